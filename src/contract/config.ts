@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import type { SageMakerPaths } from './paths.js';
+
+/** hyperparameters.json: an object of strings (the platform always sends strings; local tools may not). */
+export const HyperparametersFileSchema = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
+);
+
+/** A channel name as SageMaker allows it. */
+export const ChannelNameSchema = z.string().regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
+
+/** One entry of inputdataconfig.json. */
+export const ChannelConfigSchema = z.object({
+  ContentType: z.string().optional(),
+  TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
+  S3DistributionType: z.enum(['FullyReplicated', 'ShardedByS3Key']).default('FullyReplicated'),
+  RecordWrapperType: z.enum(['None', 'RecordIO']).default('None'),
+  CompressionType: z.enum(['None', 'Gzip']).optional(),
+});
+export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
+
+/** inputdataconfig.json: channel name -> channel config. */
+export const InputDataConfigSchema = z.record(ChannelNameSchema, ChannelConfigSchema);
+export type InputDataConfig = z.infer<typeof InputDataConfigSchema>;
+
+/** resourceconfig.json. Hosts are sorted as SageMaker sorts them; the leader is `hosts[0]`. */
+export const ResourceConfigSchema = z
+  .object({
+    current_host: z.string().min(1),
+    hosts: z.array(z.string().min(1)).min(1),
+    network_interface_name: z.string().default('eth0'),
+    current_instance_type: z.string().optional(),
+    current_group_name: z.string().optional(),
+    instance_groups: z
+      .array(z.object({ instance_group_name: z.string(), instance_type: z.string(), hosts: z.array(z.string()) }))
+      .optional(),
+  })
+  .refine((config) => config.hosts.includes(config.current_host), {
+    message: 'current_host must be one of hosts',
+  });
+export type ResourceConfig = z.infer<typeof ResourceConfigSchema>;
+
+/** checkpointconfig.json, present when checkpointing is configured. */
+export const CheckpointConfigSchema = z.object({
+  LocalPath: z.string().default('/opt/ml/checkpoints'),
+  S3Uri: z.string().optional(),
+});
+export type CheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
+
+/** The single-host default used when resourceconfig.json is absent (local runs). */
+export const SINGLE_HOST: ResourceConfig = Object.freeze({
+  current_host: 'algo-1',
+  hosts: ['algo-1'],
+  network_interface_name: 'eth0',
+});
+
+/**
+ * Reads and validates one JSON config file; `undefined` when it does not exist.
+ * A malformed file throws an InputError naming the file and the broken rule.
+ */
+export async function readConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+      .join('; ');
+    throw new InputError(`${file} is invalid: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** Everything a training job is configured with, read once from input/config. */
+export interface TrainingConfig {
+  /** Raw strings as in hyperparameters.json. */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  readonly inputDataConfig: Readonly<InputDataConfig>;
+  readonly resourceConfig: Readonly<ResourceConfig>;
+  readonly checkpointConfig: Readonly<CheckpointConfig> | undefined;
+}
+
+/**
+ * Reads the four config files of a training job. hyperparameters.json, inputdataconfig.json and
+ * resourceconfig.json may be absent (empty, no channels, a single host); present ones must be valid.
+ */
+export async function readTrainingConfig(paths: SageMakerPaths): Promise<TrainingConfig> {
+  const [hyperparameters, inputDataConfig, resourceConfig, checkpointConfig] = await Promise.all([
+    readConfigFile(paths.hyperparameters, HyperparametersFileSchema),
+    readConfigFile(paths.inputDataConfig, InputDataConfigSchema),
+    readConfigFile(paths.resourceConfig, ResourceConfigSchema),
+    readConfigFile(paths.checkpointConfig, CheckpointConfigSchema),
+  ]);
+  return deepFreeze({
+    hyperparameters: hyperparameters ?? {},
+    inputDataConfig: inputDataConfig ?? {},
+    resourceConfig: resourceConfig ?? { ...SINGLE_HOST, hosts: [...SINGLE_HOST.hosts] },
+    checkpointConfig,
+  });
+}
+
+/** Freezes an object graph so configuration read once cannot be changed further down. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,134 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { deepFreeze } from './config.js';
+import { DEFAULT_BASE_DIR } from './paths.js';
+
+/** The environment as a plain map; tests pass their own instead of `process.env`. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every environment variable smkit reads, by name. Nothing else in the code reads `process.env`. */
+export const ENV = Object.freeze({
+  baseDir: 'SAGEMAKER_BASE_DIR',
+  algorithm: 'SMKIT_ALGORITHM',
+  program: 'SAGEMAKER_PROGRAM',
+  submitDirectory: 'SAGEMAKER_SUBMIT_DIRECTORY',
+  region: 'SAGEMAKER_REGION',
+  awsRegion: 'AWS_REGION',
+  logLevel: 'SAGEMAKER_CONTAINER_LOG_LEVEL',
+  trainingJobName: 'TRAINING_JOB_NAME',
+  trainingJobArn: 'TRAINING_JOB_ARN',
+  bindToPort: 'SAGEMAKER_BIND_TO_PORT',
+  safePortRange: 'SAGEMAKER_SAFE_PORT_RANGE',
+  modelServerWorkers: ['SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS'],
+  modelServerTimeout: ['SAGEMAKER_MODEL_SERVER_TIMEOUT', 'MODEL_SERVER_TIMEOUT'],
+  defaultAccept: 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT',
+  maxPayloadInMb: 'SAGEMAKER_MAX_PAYLOAD_IN_MB',
+  multiModel: 'SAGEMAKER_MULTI_MODEL',
+  batch: 'SAGEMAKER_BATCH',
+  batchStrategy: 'SAGEMAKER_BATCH_STRATEGY',
+  maxConcurrentTransforms: 'SAGEMAKER_MAX_CONCURRENT_TRANSFORMS',
+  pipeWaitSeconds: 'SMKIT_PIPE_WAIT_SECONDS',
+  hostWaitSeconds: 'SMKIT_HOST_WAIT_SECONDS',
+  logFormat: 'SMKIT_LOG_FORMAT',
+} as const);
+
+function first(env: Env, names: string | readonly string[]): string | undefined {
+  for (const name of typeof names === 'string' ? [names] : names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+const positiveNumber = (name: string) =>
+  z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be > 0`);
+
+/** Settings shared by `train` and `serve`. */
+export interface CommonSettings {
+  /** Root of the contract tree (`SAGEMAKER_BASE_DIR`, default /opt/ml). */
+  readonly baseDir: string;
+  /** Built-in algorithm baked into the image (`SMKIT_ALGORITHM`). */
+  readonly algorithm: string | undefined;
+  /** AWS region for S3 downloads (`SAGEMAKER_REGION`, then `AWS_REGION`). */
+  readonly region: string | undefined;
+  /** Python-style numeric log level (`SAGEMAKER_CONTAINER_LOG_LEVEL`, default 20 = info). */
+  readonly logLevel: number;
+  readonly cpuCount: number;
+}
+
+/** Settings of a training run. */
+export interface TrainingSettings extends CommonSettings {
+  readonly jobName: string | undefined;
+  /** How long to wait for a Pipe-mode FIFO to appear (`SMKIT_PIPE_WAIT_SECONDS`, default 600). */
+  readonly pipeWaitSeconds: number;
+  /** How long to wait for peer host names to resolve (`SMKIT_HOST_WAIT_SECONDS`, default 900). */
+  readonly hostWaitSeconds: number;
+  readonly program: string | undefined;
+}
+
+/** Settings of a serving process (real-time or batch). */
+export interface ServingSettings extends CommonSettings {
+  readonly port: number;
+  readonly workers: number;
+  readonly timeoutSeconds: number;
+  readonly defaultAccept: string;
+  readonly maxPayloadBytes: number;
+  readonly multiModel: boolean;
+  readonly batch: boolean;
+  readonly batchStrategy: 'SINGLE_RECORD' | 'MULTI_RECORD' | undefined;
+  readonly maxConcurrentTransforms: number | undefined;
+  readonly program: string | undefined;
+  readonly submitDirectory: string | undefined;
+}
+
+function common(env: Env): CommonSettings {
+  const logLevel = first(env, ENV.logLevel);
+  return {
+    baseDir: first(env, ENV.baseDir) ?? DEFAULT_BASE_DIR,
+    algorithm: first(env, ENV.algorithm),
+    region: first(env, ENV.region) ?? first(env, ENV.awsRegion),
+    logLevel: logLevel === undefined ? 20 : z.coerce.number().int().parse(logLevel),
+    cpuCount: os.availableParallelism(),
+  };
+}
+
+/** Reads the training settings once; throws a ZodError-derived message naming the variable on bad values. */
+export function readTrainingSettings(env: Env): TrainingSettings {
+  const pipe = first(env, ENV.pipeWaitSeconds);
+  const hosts = first(env, ENV.hostWaitSeconds);
+  return deepFreeze({
+    ...common(env),
+    jobName: first(env, ENV.trainingJobName),
+    pipeWaitSeconds: pipe === undefined ? 600 : positiveNumber(ENV.pipeWaitSeconds).parse(pipe),
+    hostWaitSeconds: hosts === undefined ? 900 : positiveNumber(ENV.hostWaitSeconds).parse(hosts),
+    program: first(env, ENV.program),
+  });
+}
+
+/** Reads the serving settings once. */
+export function readServingSettings(env: Env): ServingSettings {
+  const base = common(env);
+  const port = first(env, ENV.bindToPort);
+  const workers = first(env, ENV.modelServerWorkers);
+  const timeout = first(env, ENV.modelServerTimeout);
+  const payload = first(env, ENV.maxPayloadInMb);
+  const strategy = first(env, ENV.batchStrategy)?.toUpperCase().replace('RECORD', '_RECORD').replace('__', '_');
+  const transforms = first(env, ENV.maxConcurrentTransforms);
+  return deepFreeze({
+    ...base,
+    port: port === undefined ? 8080 : z.coerce.number().int().min(1).max(65535).parse(port),
+    workers: workers === undefined ? base.cpuCount : z.coerce.number().int().min(1).parse(workers),
+    timeoutSeconds: timeout === undefined ? 60 : positiveNumber(ENV.modelServerTimeout[0]).parse(timeout),
+    defaultAccept: first(env, ENV.defaultAccept) ?? 'application/json',
+    maxPayloadBytes: Math.round(
+      (payload === undefined ? 6 : z.coerce.number().min(0).parse(payload)) * 1024 * 1024,
+    ),
+    multiModel: first(env, ENV.multiModel)?.toLowerCase() === 'true',
+    batch: first(env, ENV.batch)?.toLowerCase() === 'true',
+    batchStrategy: strategy === undefined ? undefined : z.enum(['SINGLE_RECORD', 'MULTI_RECORD']).parse(strategy),
+    maxConcurrentTransforms:
+      transforms === undefined ? undefined : z.coerce.number().int().min(1).parse(transforms),
+    program: first(env, ENV.program),
+    submitDirectory: first(env, ENV.submitDirectory),
+  });
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** System tests: real Docker engine, real moto_server, real browsers. Started by .ci/run. */
+export default defineConfig({
+  test: {
+    include: ['test/system/**/*.test.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 1_800_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
