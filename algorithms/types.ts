@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import type { ChannelConfig, ResourceConfig, SageMakerPaths, TrainingSettings } from '../src/contract/index.js';
+import type {
+  ChannelConfig,
+  ResourceConfig,
+  SageMakerPaths,
+  TrainingSettings,
+} from '../src/contract/index.js';
 import type { RecordBatch, RecordStream } from '../src/io/records.js';
 import type { Logger } from '../src/util/log.js';
 

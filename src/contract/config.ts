@@ -10,7 +10,9 @@ export const HyperparametersFileSchema = z.record(
 );
 
 /** A channel name as SageMaker allows it. */
-export const ChannelNameSchema = z.string().regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
+export const ChannelNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
 
 /** One entry of inputdataconfig.json. */
 export const ChannelConfigSchema = z.object({
@@ -35,7 +37,9 @@ export const ResourceConfigSchema = z
     current_instance_type: z.string().optional(),
     current_group_name: z.string().optional(),
     instance_groups: z
-      .array(z.object({ instance_group_name: z.string(), instance_type: z.string(), hosts: z.array(z.string()) }))
+      .array(
+        z.object({ instance_group_name: z.string(), instance_type: z.string(), hosts: z.array(z.string()) }),
+      )
       .optional(),
   })
   .refine((config) => config.hosts.includes(config.current_host), {
@@ -61,7 +65,10 @@ export const SINGLE_HOST: ResourceConfig = Object.freeze({
  * Reads and validates one JSON config file; `undefined` when it does not exist.
  * A malformed file throws an InputError naming the file and the broken rule.
  */
-export async function readConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | undefined> {
+export async function readConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+): Promise<z.output<S> | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

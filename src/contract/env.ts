@@ -112,7 +112,10 @@ export function readServingSettings(env: Env): ServingSettings {
   const workers = first(env, ENV.modelServerWorkers);
   const timeout = first(env, ENV.modelServerTimeout);
   const payload = first(env, ENV.maxPayloadInMb);
-  const strategy = first(env, ENV.batchStrategy)?.toUpperCase().replace('RECORD', '_RECORD').replace('__', '_');
+  const strategy = first(env, ENV.batchStrategy)
+    ?.toUpperCase()
+    .replace('RECORD', '_RECORD')
+    .replace('__', '_');
   const transforms = first(env, ENV.maxConcurrentTransforms);
   return deepFreeze({
     ...base,
@@ -125,7 +128,8 @@ export function readServingSettings(env: Env): ServingSettings {
     ),
     multiModel: first(env, ENV.multiModel)?.toLowerCase() === 'true',
     batch: first(env, ENV.batch)?.toLowerCase() === 'true',
-    batchStrategy: strategy === undefined ? undefined : z.enum(['SINGLE_RECORD', 'MULTI_RECORD']).parse(strategy),
+    batchStrategy:
+      strategy === undefined ? undefined : z.enum(['SINGLE_RECORD', 'MULTI_RECORD']).parse(strategy),
     maxConcurrentTransforms:
       transforms === undefined ? undefined : z.coerce.number().int().min(1).parse(transforms),
     program: first(env, ENV.program),

@@ -1,5 +1,11 @@
 /** A decoded hyperparameter value: what the reference toolkit yields after JSON-parsing each string. */
-export type HyperparameterValue = string | number | boolean | null | HyperparameterValue[] | { [key: string]: HyperparameterValue };
+export type HyperparameterValue =
+  | string
+  | number
+  | boolean
+  | null
+  | HyperparameterValue[]
+  | { [key: string]: HyperparameterValue };
 
 /**
  * Decodes one hyperparameter string the way real clients encode it.
@@ -19,7 +25,9 @@ export function decodeHyperparameter(raw: string): HyperparameterValue {
 }
 
 /** Decodes every value of hyperparameters.json. */
-export function decodeHyperparameters(raw: Readonly<Record<string, string>>): Record<string, HyperparameterValue> {
+export function decodeHyperparameters(
+  raw: Readonly<Record<string, string>>,
+): Record<string, HyperparameterValue> {
   const decoded: Record<string, HyperparameterValue> = {};
   for (const [key, value] of Object.entries(raw)) decoded[key] = decodeHyperparameter(value);
   return decoded;

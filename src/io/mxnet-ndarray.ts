@@ -37,7 +37,9 @@ export function encodeNDArrayList(list: NDArrayList): Buffer {
   for (const array of list.arrays) {
     const count = array.shape.reduce((a, b) => a * b, 1);
     if (count !== array.data.length) {
-      throw new Error(`encodeNDArrayList: shape ${array.shape.join('x')} does not hold ${array.data.length} values`);
+      throw new Error(
+        `encodeNDArrayList: shape ${array.shape.join('x')} does not hold ${array.data.length} values`,
+      );
     }
     const head = Buffer.alloc(12 + 8 * array.shape.length + 12);
     let at = head.writeUInt32LE(V2_MAGIC, 0);
@@ -69,7 +71,9 @@ class Reader {
   ) {}
   need(n: number): void {
     if (this.at + n > this.bytes.length) {
-      throw new InputError(`${this.what}: truncated MXNet NDArray file (needed ${n} bytes at offset ${this.at})`);
+      throw new InputError(
+        `${this.what}: truncated MXNet NDArray file (needed ${n} bytes at offset ${this.at})`,
+      );
     }
   }
   u32(): number {
@@ -111,7 +115,8 @@ function readArray(reader: Reader): NDArray {
   if (magic === V2_MAGIC || magic === V1_MAGIC) {
     if (magic === V2_MAGIC) {
       const storage = reader.i32();
-      if (storage !== 0) throw new InputError(`${reader.what}: sparse NDArray storage (type ${storage}) is not supported`);
+      if (storage !== 0)
+        throw new InputError(`${reader.what}: sparse NDArray storage (type ${storage}) is not supported`);
     }
     const ndim = reader.i32();
     if (ndim < 0 || ndim > 32) throw new InputError(`${reader.what}: bad NDArray rank ${ndim}`);
@@ -119,7 +124,8 @@ function readArray(reader: Reader): NDArray {
   } else {
     // Legacy layout: the first u32 is ndim, dims are u32.
     const ndim = magic;
-    if (ndim > 32) throw new InputError(`${reader.what}: not an MXNet NDArray file (bad magic 0x${magic.toString(16)})`);
+    if (ndim > 32)
+      throw new InputError(`${reader.what}: not an MXNet NDArray file (bad magic 0x${magic.toString(16)})`);
     shape = Array.from({ length: ndim }, () => reader.u32());
   }
   if (shape.length === 0) return { shape, data: new Float32Array(0) };
@@ -139,7 +145,9 @@ function readArray(reader: Reader): NDArray {
     Buffer.from(data.buffer).set(raw);
     return { shape, data };
   }
-  throw new InputError(`${reader.what}: NDArray type flag ${typeFlag} is not supported (float32 or float64 only)`);
+  throw new InputError(
+    `${reader.what}: NDArray type flag ${typeFlag} is not supported (float32 or float64 only)`,
+  );
 }
 
 /**

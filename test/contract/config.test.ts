@@ -34,7 +34,12 @@ describe('readTrainingConfig', () => {
       'hyperparameters.json': JSON.stringify({ k: '3', feature_dim: '4' }),
       'inputdataconfig.json': JSON.stringify({
         train: { TrainingInputMode: 'Pipe', S3DistributionType: 'ShardedByS3Key', RecordWrapperType: 'None' },
-        test: { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' },
+        test: {
+          ContentType: 'text/csv',
+          TrainingInputMode: 'File',
+          S3DistributionType: 'FullyReplicated',
+          RecordWrapperType: 'None',
+        },
       }),
       'resourceconfig.json': JSON.stringify({
         current_host: 'algo-2',
@@ -74,7 +79,9 @@ describe('readTrainingConfig', () => {
 
   test('a bad input mode names the channel and the allowed values', async () => {
     const paths = await jobTree({ 'inputdataconfig.json': '{"train": {"TrainingInputMode": "Stream"}}' });
-    await expect(readTrainingConfig(paths)).rejects.toThrow(/inputdataconfig\.json is invalid: train\.TrainingInputMode: .*File/);
+    await expect(readTrainingConfig(paths)).rejects.toThrow(
+      /inputdataconfig\.json is invalid: train\.TrainingInputMode: .*File/,
+    );
   });
 
   test('current_host must be one of hosts', async () => {

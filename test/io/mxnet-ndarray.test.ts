@@ -3,14 +3,28 @@ import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray
 
 describe('MXNet NDArray list files', () => {
   test('a 2x2 float32 list with no names is exactly 88 bytes, as mx.nd.save writes it', () => {
-    const bytes = encodeNDArrayList({ arrays: [{ shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }], names: [] });
+    const bytes = encodeNDArrayList({
+      arrays: [{ shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }],
+      names: [],
+    });
     expect(bytes.length).toBe(88);
     expect(bytes.toString('hex')).toBe(
       [
-        '1201000000000000', '0000000000000000', '0100000000000000', // list magic, reserved, count
-        'c9fa93f9', '00000000', '02000000', '0200000000000000', '0200000000000000', // V2 magic, dense, ndim, dims
-        '01000000', '00000000', '00000000', // cpu, dev 0, float32
-        '0000803f', '00000040', '00004040', '00008040', // data
+        '1201000000000000',
+        '0000000000000000',
+        '0100000000000000', // list magic, reserved, count
+        'c9fa93f9',
+        '00000000',
+        '02000000',
+        '0200000000000000',
+        '0200000000000000', // V2 magic, dense, ndim, dims
+        '01000000',
+        '00000000',
+        '00000000', // cpu, dev 0, float32
+        '0000803f',
+        '00000040',
+        '00004040',
+        '00008040', // data
         '0000000000000000', // no names
       ].join(''),
     );
@@ -38,10 +52,18 @@ describe('MXNet NDArray list files', () => {
   test('reads the V1 layout (no storage type)', () => {
     const v1 = Buffer.from(
       [
-        '1201000000000000', '0000000000000000', '0100000000000000',
-        'c8fa93f9', '01000000', '0200000000000000',
-        '01000000', '00000000', '00000000',
-        '0000803f', '00000040', '0000000000000000',
+        '1201000000000000',
+        '0000000000000000',
+        '0100000000000000',
+        'c8fa93f9',
+        '01000000',
+        '0200000000000000',
+        '01000000',
+        '00000000',
+        '00000000',
+        '0000803f',
+        '00000040',
+        '0000000000000000',
       ].join(''),
       'hex',
     );
@@ -51,10 +73,18 @@ describe('MXNet NDArray list files', () => {
   test('reads the legacy layout (u32 ndim and dims)', () => {
     const legacy = Buffer.from(
       [
-        '1201000000000000', '0000000000000000', '0100000000000000',
-        '02000000', '01000000', '02000000',
-        '01000000', '00000000', '00000000',
-        '0000803f', '00000040', '0000000000000000',
+        '1201000000000000',
+        '0000000000000000',
+        '0100000000000000',
+        '02000000',
+        '01000000',
+        '02000000',
+        '01000000',
+        '00000000',
+        '00000000',
+        '0000803f',
+        '00000040',
+        '0000000000000000',
       ].join(''),
       'hex',
     );
