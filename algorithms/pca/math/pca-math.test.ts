@@ -94,7 +94,7 @@ describe.each([
       expect(Math.abs(model.s[c]! / reference.singular[K - 1 - c]! - 1)).toBeLessThan(1e-4);
     }
     expect(model.s[0]!).toBeLessThan(model.s[K - 1]!);
-    model.mean!.forEach((m, j) => expect(m).toBeCloseTo(reference.mean[j]!, 3));
+    for (const [j, m] of model.mean!.entries()) expect(m).toBeCloseTo(reference.mean[j]!, 3);
   });
 });
 
