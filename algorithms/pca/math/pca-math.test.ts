@@ -12,7 +12,7 @@ import {
   typescriptKernel,
 } from './index.js';
 
-async function fit(
+async function fitPca(
   x: Float32Array,
   dim: number,
   k: number,
@@ -80,7 +80,7 @@ describe.each([
 ])('regular PCA with the %s kernel matches scikit-learn', (_name, makeKernel) => {
   test('components up to sign, variances, singular values, mean; ascending order', async () => {
     const kernel = await makeKernel();
-    const model = await fit(data, DIM, K, kernel);
+    const model = await fitPca(data, DIM, K, kernel);
     await kernel.close();
     // smkit is ascending (smallest first); sklearn is descending.
     for (let c = 0; c < K; c++) {
@@ -100,7 +100,7 @@ describe.each([
 
 describe('PCA math', () => {
   test('subtract_mean=false decomposes the uncentered scatter matrix (no mean)', async () => {
-    const model = await fit(data, DIM, 2, typescriptKernel, { subtractMean: false });
+    const model = await fitPca(data, DIM, 2, typescriptKernel, { subtractMean: false });
     const top = runSklearn<number[]>(
       data,
       ROWS,
@@ -118,8 +118,8 @@ describe('PCA math', () => {
     const k = 4;
     const x = lowRankData(rows, dim, k, 0.001, 5, 3);
     const kernel = await createOnnxKernel(dim);
-    const regular = await fit(x, dim, k, kernel);
-    const randomized = await fit(x, dim, k, kernel, { mode: 'randomized' });
+    const regular = await fitPca(x, dim, k, kernel);
+    const randomized = await fitPca(x, dim, k, kernel, { mode: 'randomized' });
     await kernel.close();
     // Subspace distance: || P_reg - P_rand ||_2 bounded by the Frobenius norm of the difference.
     let diff = 0;
@@ -139,7 +139,7 @@ describe('PCA math', () => {
   });
 
   test('merging summaries of shards gives the single-pass result', async () => {
-    const all = await fit(data, DIM, K, typescriptKernel);
+    const all = await fitPca(data, DIM, K, typescriptKernel);
     const shard = async (from: number, to: number) => {
       const acc = new PcaAccumulator({
         mode: 'regular',

@@ -112,15 +112,20 @@ export function solvePca(summary: PcaSummary, numComponents: number): PcaModel {
   return { dim: d, numComponents: k, mean, s, v, n, totalVariance };
 }
 
+/** What a projection needs; model files may hold float32 or float64 arrays. */
+export interface ProjectionWeights {
+  readonly dim: number;
+  readonly numComponents: number;
+  readonly mean: Float32Array | Float64Array | undefined;
+  /** d x num_components, row-major. */
+  readonly v: Float32Array | Float64Array;
+}
+
 /**
  * Projects row-major rows onto the components: (x - mean) . v, one row of num_components per input.
  * Float64 arithmetic; the result is rounded to float32 as the model files store it.
  */
-export function project(
-  model: Pick<PcaModel, 'dim' | 'numComponents' | 'mean' | 'v'>,
-  values: Float32Array,
-  rows: number,
-): Float32Array {
+export function project(model: ProjectionWeights, values: Float32Array, rows: number): Float32Array {
   const { dim: d, numComponents: k, mean, v } = model;
   const out = new Float32Array(rows * k);
   const centered = new Float64Array(d);
