@@ -66,7 +66,7 @@ export class PcaAccumulator {
     this.buffer = new Float32Array(this.chunkRows * d);
     this.l = options.mode === 'randomized' ? (options.sketchRows ?? 0) : 0;
     if (options.mode === 'randomized' && this.l < 1) throw new Error('randomized PCA needs sketchRows >= 1');
-    this.signs = new Float32Array(this.l * this.chunkRows);
+    this.signs = new Float32Array(this.l * this.chunkRows * 2);
     this.random = new SignSource(options.seed ?? 0);
     this.shift32 = new Float32Array(d);
     this.sums = new Float64Array(d);
@@ -88,18 +88,17 @@ export class PcaAccumulator {
     if (values.length < rows * d) {
       throw new InputError(`a batch of ${rows} rows needs ${rows * d} values, got ${values.length}`);
     }
-    for (let i = 0; i < rows * d; i++) {
-      if (!Number.isFinite(values[i]!)) {
-        const record = this.rows + Math.floor(i / d) + 1;
-        throw new InputError(
-          `record ${record} has a non-finite value (${values[i]}) in column ${(i % d) + 1}: ` +
-            'PCA needs finite numbers; remove or impute NaN and infinite values',
-        );
-      }
-    }
     let at = 0;
     while (at < rows) {
-      const take = Math.min(rows - at, this.chunkRows - this.filled);
+      const left = rows - at;
+      if (this.filled === 0 && left >= this.chunkRows / 2) {
+        // Large batches go to the kernel as they are: no copy.
+        const take = Math.min(left, this.chunkRows * 2);
+        await this.process(values.subarray(at * d, (at + take) * d), take);
+        at += take;
+        continue;
+      }
+      const take = Math.min(left, this.chunkRows - this.filled);
       this.buffer.set(values.subarray(at * d, (at + take) * d), this.filled * d);
       this.filled += take;
       at += take;
@@ -109,19 +108,24 @@ export class PcaAccumulator {
 
   private async flush(): Promise<void> {
     const rows = this.filled;
-    if (rows === 0) return;
+    this.filled = 0;
+    if (rows > 0) await this.process(this.buffer, rows);
+  }
+
+  private async process(x: Float32Array, rows: number): Promise<void> {
     const d = this.dim;
     if (!this.shifted) {
       this.shifted = true;
       if (this.options.subtractMean) {
         const mean = new Float64Array(d);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) mean[j]! += this.buffer[r * d + j]!;
+        for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) mean[j]! += x[r * d + j]!;
         for (let j = 0; j < d; j++) this.shift32[j] = mean[j]! / rows;
+        this.checkFinite(this.shift32, x, rows);
       }
     }
     const kernel = this.options.kernel;
     if (this.options.mode === 'regular') {
-      await kernel.gram(this.buffer, rows, this.shift32, this.matrix, this.sums);
+      await kernel.gram(x, rows, this.shift32, this.matrix, this.sums);
     } else {
       const signs = this.signs.subarray(0, this.l * rows);
       this.random.fillSigns(signs);
@@ -130,10 +134,31 @@ export class PcaAccumulator {
         for (let r = 0; r < rows; r++) total += signs[i * rows + r]!;
         this.h[i]! += total;
       }
-      await kernel.sketch(signs, this.l, this.buffer, rows, this.shift32, this.matrix, this.sums);
+      await kernel.sketch(signs, this.l, x, rows, this.shift32, this.matrix, this.sums);
     }
+    // A NaN or infinity anywhere in the chunk makes the column sums non-finite: checking d sums per
+    // chunk replaces a check of every value; only then is the chunk scanned for the culprit.
+    this.checkFinite(this.sums, x, rows);
     this.flushed += rows;
-    this.filled = 0;
+  }
+
+  private checkFinite(sums: ArrayLike<number>, x: Float32Array, rows: number): void {
+    let finite = true;
+    for (let j = 0; j < this.dim; j++) finite &&= Number.isFinite(sums[j]!);
+    if (finite) return;
+    const d = this.dim;
+    for (let i = 0; i < rows * d; i++) {
+      if (!Number.isFinite(x[i]!)) {
+        const record = this.flushed + Math.floor(i / d) + 1;
+        throw new InputError(
+          `record ${record} has a non-finite value (${x[i]}) in column ${(i % d) + 1}: ` +
+            'PCA needs finite numbers; remove or impute NaN and infinite values',
+        );
+      }
+    }
+    throw new InputError(
+      `records ${this.flushed + 1} to ${this.flushed + rows} overflow float32 sums: scale the features down`,
+    );
   }
 
   /** Processes the rows still buffered and returns the summary of everything added. */

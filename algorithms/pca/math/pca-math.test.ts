@@ -169,11 +169,33 @@ describe('PCA math', () => {
   });
 
   test('NaN, infinite values and empty input fail with the record and column', async () => {
-    const acc = new PcaAccumulator({ mode: 'regular', dim: 2, subtractMean: true, kernel: typescriptKernel });
-    await acc.add(new Float32Array([1, 2]), 1);
-    await expect(acc.add(new Float32Array([1, 2, 3, Number.NaN]), 2)).rejects.toThrow(
-      'record 3 has a non-finite value (NaN) in column 2',
-    );
+    const pass = async (chunkRows: number) => {
+      const acc = new PcaAccumulator({
+        mode: 'regular',
+        dim: 2,
+        subtractMean: true,
+        kernel: typescriptKernel,
+        chunkRows,
+      });
+      await acc.add(new Float32Array([1, 2]), 1);
+      await acc.add(new Float32Array([1, 2, 3, Number.NaN, 5, 6]), 3);
+      await acc.add(new Float32Array([1, Number.POSITIVE_INFINITY]), 1);
+      return acc.finish();
+    };
+    // Found in the first chunk (the shift), in a later chunk, and in the buffered tail.
+    await expect(pass(2)).rejects.toThrow('record 3 has a non-finite value (NaN) in column 2');
+    await expect(pass(64)).rejects.toThrow('record 3 has a non-finite value (NaN) in column 2');
+    const late = new PcaAccumulator({
+      mode: 'randomized',
+      sketchRows: 2,
+      dim: 2,
+      subtractMean: false,
+      kernel: typescriptKernel,
+      chunkRows: 64,
+    });
+    await late.add(new Float32Array([1, 2, 3, 4, 5, 6]), 3);
+    await late.add(new Float32Array([Number.NEGATIVE_INFINITY, 2]), 1);
+    await expect(late.finish()).rejects.toThrow('record 4 has a non-finite value (-Infinity) in column 1');
     const empty = new PcaAccumulator({
       mode: 'regular',
       dim: 2,
