@@ -6,13 +6,12 @@
  * Prints ratios (sklearn time / smkit time: > 1 means smkit is faster) and writes bench/results/pca.json.
  *
  * Usage: node dist/bench/pca.js [--rows 1000000] [--dim 50] [--rand-rows 200000] [--rand-dim 1000]
- *        [--components 10] [--batch 10000] [--python /usr/bin/python3]
+ *        [--components 10] [--batch 10000] [--python /usr/bin/python3] [--out bench/results/pca.json]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PcaAccumulator, type PcaMode, createOnnxKernel, solvePca } from '../algorithms/pca/math/index.js';
 
