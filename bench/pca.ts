@@ -159,9 +159,8 @@ const results = [
   await run('regular', 'regular', 'full', Number(args.rows), Number(args.dim)),
   await run('randomized', 'randomized', 'randomized', Number(args['rand-rows']), Number(args['rand-dim'])),
 ];
-const out =
-  args.out ??
-  path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'pca.json');
+// Relative to the working directory: `npm run bench:pca` runs from the repository root.
+const out = path.resolve(args.out ?? 'bench/results/pca.json');
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,
