@@ -32,7 +32,9 @@ function jobTree(host: string, hosts: string[], shards: [number, number][]): str
     JSON.stringify({ train: { ContentType: 'text/csv', S3DistributionType: 'ShardedByS3Key' } }),
   );
   writeFileSync(path.join(config, 'resourceconfig.json'), JSON.stringify({ current_host: host, hosts }));
-  shards.forEach(([from, to], i) => writeFileSync(path.join(train, `part-${i}.csv`), csv(from, to)));
+  for (const [i, [from, to]] of shards.entries()) {
+    writeFileSync(path.join(train, `part-${i}.csv`), csv(from, to));
+  }
   return base;
 }
 
