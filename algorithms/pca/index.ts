@@ -99,6 +99,9 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
           'Total Batches Seen': batches,
           'Number of Records Since Last Reset': summary.n,
           'Number of Batches Since Last Reset': batches,
+          'Max Records Seen Between Resets': summary.n,
+          'Max Batches Seen Between Resets': batches,
+          'Reset Count': 1,
         },
       }),
     );
@@ -156,7 +159,7 @@ async function train(context: TrainContext<PcaHyperparameters>): Promise<void> {
       startTime: started / 1000,
       endTime: Date.now() / 1000,
       dimensions: { Host: host, Operation: 'training', Algorithm: ALGORITHM_DIMENSION },
-      metrics: { 'finalize.time': solveMs, totaltime: totalMs },
+      metrics: { epochs: 1, 'finalize.time': solveMs, totaltime: totalMs },
     }),
   );
   // The report is a convenience: failing to write it must not fail a job whose model is saved.

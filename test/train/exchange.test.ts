@@ -17,7 +17,7 @@ const codec: SummaryCodec<Sums> = {
   encode: (s) => ({ meta: { n: s.n }, arrays: { sum: s.sum } }),
   decode: (wire, host) => {
     const sum = wire.arrays['sum'];
-    if (!sum || sum.length !== 3) throw new InputError(`host ${host}: sum must have 3 values`);
+    if (sum?.length !== 3) throw new InputError(`host ${host}: sum must have 3 values`);
     return { n: (wire.meta as { n: number }).n, sum };
   },
 };
