@@ -16,7 +16,7 @@ import {
   type TrainingConfig,
   type TrainingSettings,
 } from '../contract/index.js';
-import { InputError, SmkitError } from '../util/errors.js';
+import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { runBuiltinAlgorithm } from './builtin.js';
 import { createChannels } from './channels.js';
@@ -230,7 +230,7 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
     log.info('training complete');
     return EXIT.ok;
   } catch (error) {
-    if (stop.signal.aborted && !(error instanceof SmkitError)) {
+    if (stop.signal.aborted) {
       return await fail(`training stopped by SIGTERM: ${describeFailure(error)}`, EXIT.stopped);
     }
     return await fail(describeFailure(error), EXIT.failed);
