@@ -47,6 +47,12 @@ export const summaryCodec: SummaryCodec<PcaSummary> = {
   },
 };
 
+/** Names the channel in a data error (records are counted across the channel's files). */
+function inChannel(error: unknown): never {
+  if (error instanceof InputError) throw new InputError(`train channel: ${error.message}`);
+  throw error;
+}
+
 /** Streams this host's shard of `train` once into a summary, writing SageMaker's progress lines. */
 async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promise<PcaSummary> {
   const hp = context.hyperparameters;
@@ -76,10 +82,10 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
           `train: records have ${batch.dim} features but feature_dim is ${hp.feature_dim}: fix feature_dim or the data`,
         );
       }
-      await accumulator.add(batch.values, batch.rows);
+      await accumulator.add(batch.values, batch.rows).catch(inChannel);
       batches++;
     }
-    const summary = await accumulator.finish();
+    const summary = await accumulator.finish().catch(inChannel);
     const ended = Date.now();
     const seconds = Math.max(1e-6, (ended - started) / 1000);
     metrics.line(progressMetricLine(host, 100));

@@ -193,12 +193,12 @@ describe('PCA bad input: a clear error and no model', () => {
     [
       'NaN',
       Float32Array.from([1, 2, 3, 4, 5, 6, 1, Number.NaN, 3, 4, 5, 6]),
-      'record 2 has a non-finite value (NaN) in column 2',
+      'train channel: record 2 has a non-finite value (NaN) in column 2',
     ],
     [
       'Infinity',
       Float32Array.from([1, 2, 3, 4, 5, Number.POSITIVE_INFINITY]),
-      'record 1 has a non-finite value (Infinity) in column 6',
+      'train channel: record 1 has a non-finite value (Infinity) in column 6',
     ],
     ['an empty channel', new Float32Array(0), 'train channel has no records'],
   ])('%s', async (_name, values, message) => {
