@@ -51,6 +51,7 @@ export function pcaReport(input: PcaReportInput): Report {
           title: 'Cumulative explained variance ratio',
           xLabel: 'components',
           yLabel: 'ratio of total variance',
+          yRange: [0, 1],
         }),
         table: {
           columns: ['component', 'singular value', 'variance', 'ratio', 'cumulative'],

@@ -29,6 +29,8 @@ export interface ChartOptions {
   readonly yLabel?: string;
   readonly width?: number;
   readonly height?: number;
+  /** Fixed y range (e.g. [0, 1] for ratios); default: the data's range (bar charts include 0). */
+  readonly yRange?: readonly [number, number];
 }
 
 /** A color-blind friendly categorical palette (Okabe-Ito, then Tableau), cycled for more groups. */
@@ -82,6 +84,14 @@ function extent(values: readonly number[], includeZero = false): [number, number
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
   if (lo === hi) return [lo - 1, hi + 1];
   return [lo, hi];
+}
+
+function yExtent(options: ChartOptions, values: readonly number[], includeZero: boolean): [number, number] {
+  const range = options.yRange;
+  if (range && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] < range[1]) {
+    return [range[0], range[1]];
+  }
+  return extent(values, includeZero);
 }
 
 /** About five round tick values covering [lo, hi]. */
@@ -193,7 +203,8 @@ function legend(f: Frame, entries: readonly (readonly [string, number])[]): stri
 export function lineChart(series: readonly LineSeries[], options: ChartOptions): string {
   const all = series.flatMap((s) => s.points);
   const xs = extent(all.map((p) => p[0]));
-  const ys = extent(
+  const ys = yExtent(
+    options,
     all.map((p) => p[1]),
     false,
   );
@@ -228,7 +239,8 @@ export function lineChart(series: readonly LineSeries[], options: ChartOptions):
  * @example barChart([{ label: '0', value: 50 }, { label: '1', value: 38 }], { title: 'Cluster sizes' })
  */
 export function barChart(bars: readonly Bar[], options: ChartOptions): string {
-  const ys = extent(
+  const ys = yExtent(
+    options,
     bars.map((b) => b.value),
     true,
   );
@@ -263,7 +275,11 @@ export function scatterPlot(
   options: ChartOptions & { readonly groupNames?: readonly string[] },
 ): string {
   const xs = extent(points.map((p) => p.x));
-  const ys = extent(points.map((p) => p.y));
+  const ys = yExtent(
+    options,
+    points.map((p) => p.y),
+    false,
+  );
   const f = frame(options, xs, ys);
   const parts = [...open(f, options, 'scatter-plot'), ...axes(f, xs, ys)];
   for (const p of points) {

@@ -34,6 +34,23 @@ describe('training report', () => {
     expect(svg).toContain('>train</text>');
   });
 
+  test('a fixed y range puts the ticks on it, whatever the data', () => {
+    const svg = lineChart(
+      [
+        {
+          name: 'ratio',
+          points: [
+            [1, 0.4],
+            [2, 0.9],
+          ],
+        },
+      ],
+      { title: 'r', yRange: [0, 1] },
+    );
+    const ticks = [...svg.matchAll(/dominant-baseline="middle" font-size="11">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks).toEqual(['0', '0.2', '0.4', '0.6', '0.8', '1']);
+  });
+
   test('a bar chart draws one bar per value, taller bars for larger values', () => {
     const svg = barChart(
       [
