@@ -173,6 +173,8 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
         endpoint: settings.s3Endpoint,
         log,
       });
+      if (stop.signal.aborted)
+        return await fail('training stopped by SIGTERM before the script started', EXIT.stopped);
       const { user, framework } = splitHyperparameters(decoded);
       const logLevel = Number(stringParameter(decoded, SCRIPT_MODE_KEYS.logLevel) ?? settings.logLevel);
       const script = buildScriptEnvironment({
