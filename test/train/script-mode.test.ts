@@ -149,11 +149,18 @@ describe('script mode', () => {
     ],
     ['train.sh', 'printf sh > "$SM_MODEL_DIR/out"\n'],
     ['train', '#!/bin/sh\nprintf exe > "$SM_MODEL_DIR/out"\n'],
+    ['train.py', "import os\nopen(os.environ['SM_MODEL_DIR'] + '/out', 'w').write('py')\n"],
   ])('runs the entry point %s', async (name, source) => {
     const paths = await createJobTree({ hyperparameters: program(name), code: { [name]: source } });
     const code = await runJob(paths);
     expect(code).toBe(0);
-    const expected = { 'train.mjs': 'mjs', 'train.ts': 'ts', 'train.sh': 'sh', train: 'exe' }[name];
+    const expected = {
+      'train.mjs': 'mjs',
+      'train.ts': 'ts',
+      'train.sh': 'sh',
+      train: 'exe',
+      'train.py': 'py',
+    }[name];
     expect(await readFile(path.join(paths.model, 'out'), 'utf8')).toBe(expected);
   });
 
