@@ -4,7 +4,8 @@
  *
  *   npm run build && npm run bench:ingest                 # ~1 GB CSV (the issue's size)
  *   npm run bench:ingest -- --size-mb 64                  # small run for CI
- *   options: --size-mb N (CSV size, default 1024), --dim N (features, default 50), --skip-numpy
+ *   options: --size-mb N (CSV size, default 1024), --dim N (features, default 50), --skip-numpy,
+ *            --skip-python (smkit only, no report)
  *
  * Every measurement runs in its own child process so peak RSS (maxRSS) belongs to that run alone.
  * Results go to bench/results/ingest.json.
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
       dim: { type: 'string', default: '50' },
       'size-mb': { type: 'string', default: '1024' },
       'skip-numpy': { type: 'boolean', default: false },
+      'skip-python': { type: 'boolean', default: false },
       dir: { type: 'string', default: '/tmp/smkit-bench-ingest' },
     },
   });
@@ -212,6 +214,11 @@ async function main(): Promise<void> {
     };
     await measure('smkit_csv', () => runNode(dir, 'csv', dim), csvBytes);
     await measure('smkit_recordio', () => runNode(dir, 'recordio', dim), pbrBytes);
+    if (values['skip-python']) {
+      process.stderr.write('  (python peers skipped)\n');
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
     await measure('pandas_read_csv', () => runPython(PANDAS, files.csv), csvBytes);
     if (!values['skip-numpy']) await measure('numpy_loadtxt', () => runPython(NUMPY, files.csv), csvBytes);
     runs.push({
@@ -224,6 +231,7 @@ async function main(): Promise<void> {
     full = result;
     await rm(dir, { recursive: true, force: true });
   }
+  if (values['skip-python']) return;
   const [small, large] = runs as { results: Record<string, RunResult> }[];
   const ratio = (slow: string, fast: string, key: 'seconds' | 'cpuSeconds') =>
     round(full[slow]![key] / full[fast]![key]);

@@ -290,10 +290,9 @@ export class RecordRowDecoder {
     if (featuresAt < 0 || featuresLength !== builder.dim) return false;
     if (builder.labelDim === -1) builder.setLabelDim(labelAt >= 0 ? labelLength : 0);
     if (labelAt >= 0 ? labelLength !== builder.labelDim : builder.labelDim > 0) return false;
-    builder.valueBytes.set(
-      buf.subarray(featuresAt, featuresAt + featuresLength * 4),
-      builder.rowOffset() * 4,
-    );
+    // A plain Uint8Array view: Buffer#subarray goes through the species constructor.
+    const floats = new Uint8Array(buf.buffer, buf.byteOffset + featuresAt, featuresLength * 4);
+    builder.valueBytes.set(floats, builder.rowOffset() * 4);
     if (labelAt >= 0 && builder.labels) {
       const labels = builder.labels;
       const base = builder.rows * builder.labelDim;
@@ -312,8 +311,8 @@ export class RecordRowDecoder {
     p += 8;
     // Value (field 2), then Float32Tensor (Value field 2), then values (field 1): each tag + length
     // must cover exactly the rest of the entry.
-    for (const tag of [0x12, 0x12, 0x0a]) {
-      if (buf[p++] !== tag) return -1;
+    for (let level = 0; level < 3; level++) {
+      if (buf[p++] !== (level < 2 ? 0x12 : 0x0a)) return -1;
       let length = 0;
       let shift = 0;
       let byte: number;
@@ -405,7 +404,8 @@ export interface RecordIOProtobufOptions {
 
 /**
  * A push parser for RecordIO-protobuf streams: `write` chunks, `finish` at the end of each file;
- * completed rows land in the shared BatchBuilder (so batches may span files).
+ * completed rows land in the shared BatchBuilder (so batches may span files). Keeps no reference to
+ * a chunk after `write` returns, so callers may reuse their read buffer.
  */
 export class RecordIOProtobufParser implements RecordIOHandler {
   private readonly framing: RecordIOParser;
@@ -430,9 +430,9 @@ export class RecordIOProtobufParser implements RecordIOHandler {
     this.rows.decodeRange(buf, start, end, index);
   }
 
-  /** @internal RecordIOHandler: part of a record that crosses chunks or was split. */
+  /** @internal RecordIOHandler: part of a record that crosses chunks or was split (copied: chunks may be reused). */
   data(part: Buffer): void {
-    this.parts.push(part);
+    this.parts.push(Buffer.from(part));
   }
 
   /** @internal RecordIOHandler */

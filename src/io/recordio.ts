@@ -103,7 +103,9 @@ export class RecordIOParser {
       if (this.state === State.Header) {
         if (this.headFill === 0 && length - at >= 8) {
           if (this.handler.record && !this.inSplit && isMagicAt(chunk, at)) {
-            const lrecord = chunk.readUInt32LE(at + 4);
+            const lrecord =
+              (chunk[at + 4]! | (chunk[at + 5]! << 8) | (chunk[at + 6]! << 16) | (chunk[at + 7]! << 24)) >>>
+              0;
             const payloadLength = lrecord & LENGTH_MASK;
             const next = at + 8 + ((payloadLength + 3) & ~3);
             if (lrecord >>> 29 === 0 && next <= length) {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,7 +93,7 @@ export interface CreateChannelsOptions {
   readonly log: Logger;
 }
 
-/** Reads every chunk of one source with `write`, then `finish`. */
+/** Reads every chunk of one source with `write`, then `finish`; keeps no reference to a chunk after `write`. */
 interface ChunkParser {
   write(chunk: Buffer): void;
   finish(): void;
@@ -250,13 +250,26 @@ async function waitForFifo(fifo: string, channel: string, waitSeconds: number): 
   }
 }
 
-/** The bytes of a file or FIFO, gunzipped when asked; gzip errors name the file. */
+/**
+ * The bytes of a file or FIFO, gunzipped when asked; gzip errors name the file. Uncompressed input is
+ * read into one reused buffer (fresh 1 MiB chunks cost page faults on every read), so a chunk is only
+ * valid until the consumer asks for the next one: parsers copy what they keep.
+ */
 async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
-  const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
   if (!gzip) {
-    yield* source;
-    return;
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+        if (bytesRead === 0) return;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
   }
+  const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
   const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
   const piping = pipeline(source, gunzip).catch(() => undefined);
   try {
@@ -335,9 +348,9 @@ class WrappedProtobufParser implements ChunkParser {
     if (this.framed) {
       this.framed.write(chunk);
     } else if (this.bare) {
-      this.bare.push(chunk);
+      this.bare.push(Buffer.from(chunk));
     } else {
-      this.head.push(chunk);
+      this.head.push(Buffer.from(chunk));
       this.headLength += chunk.length;
       if (this.headLength >= 4) this.decide();
     }
