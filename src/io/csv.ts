@@ -83,6 +83,8 @@ export class CsvParser {
     const labelSize = this.labelSize;
     while (p < end) {
       this.line += 1;
+      // A UTF-8 byte order mark (Excel writes one) is not part of the first cell.
+      if (this.line === 1 && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
       const lineStart = p;
       let ch = buf[p]!;
       if (ch === NL) {
