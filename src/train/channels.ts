@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
@@ -104,10 +104,11 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * Opens the channels of a training job as streams of record batches, following the container
  * contract: File and FastFile mode read every file under `input/data/<channel>` (recursively, sorted
- * by path, hidden files and manifests skipped, `.gz` decompressed); Pipe mode reads the FIFO
- * `input/data/<channel>_<epoch>` to EOF after waiting for it to appear (`CompressionType: Gzip`
- * decompresses it). `RecordWrapperType: RecordIO` unwraps each record before parsing its payload by
- * ContentType. ContentTypes are validated here, so a bad one fails before training starts.
+ * by path, hidden files and manifests skipped); Pipe mode reads the FIFO `input/data/<channel>_<epoch>`
+ * to EOF after waiting for it to appear. Gzip data (`.gz` files, `CompressionType: Gzip` pipes) is
+ * recognised by its magic bytes and decompressed. `RecordWrapperType: RecordIO` unwraps each record
+ * before parsing its payload by ContentType. ContentTypes are validated here, so a bad one fails
+ * before training starts.
  */
 export function createChannels(options: CreateChannelsOptions): TrainingChannels {
   const { paths, inputDataConfig, settings, log } = options;
@@ -161,10 +162,8 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       );
       for (const file of sources) {
         stats.files += 1;
-        const gzip =
-          channel.TrainingInputMode === 'Pipe' ? channel.CompressionType === 'Gzip' : file.endsWith('.gz');
         const parser = createParser(file, format, channel.RecordWrapperType === 'RecordIO', builder);
-        for await (const chunk of readBytes(file, gzip)) {
+        for await (const chunk of readBytes(file)) {
           stats.bytes += chunk.length;
           parser.write(chunk);
           if (builder.hasReady) {
@@ -251,27 +250,49 @@ async function waitForFifo(fifo: string, channel: string, waitSeconds: number): 
 }
 
 /**
- * The bytes of a file or FIFO, gunzipped when asked; gzip errors name the file. Uncompressed input is
- * read into one reused buffer (fresh 1 MiB chunks cost page faults on every read), so a chunk is only
- * valid until the consumer asks for the next one: parsers copy what they keep.
+ * The bytes of a file or FIFO, gunzipped when they start with the gzip magic (`.gz` files, Pipe mode
+ * with `CompressionType: Gzip`, or compressed objects under any name: neither CSV nor RecordIO can
+ * start with 1f 8b, and a stream the platform already decompressed still reads). Concatenated gzip
+ * members (one per S3 object) are all decompressed. Plain input is read into one reused buffer (fresh
+ * 1 MiB chunks cost page faults on every read), so a chunk is valid only until the consumer asks for
+ * the next one: parsers copy what they keep. Gzip errors name the file.
  */
-async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
-  if (!gzip) {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
-        if (bytesRead === 0) return;
-        yield buffer.subarray(0, bytesRead);
-      }
-    } finally {
-      await handle.close();
+async function* readBytes(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0;
+    let bytesRead = 1;
+    // A FIFO may deliver fewer than 2 bytes in its first read.
+    while (filled < 2 && bytesRead > 0) {
+      ({ bytesRead } = await handle.read(buffer, filled, CHUNK_BYTES - filled, null));
+      filled += bytesRead;
+    }
+    if (filled >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
+      yield* gunzipRest(file, handle, Buffer.from(buffer.subarray(0, filled)));
+      return;
+    }
+    while (filled > 0) {
+      yield buffer.subarray(0, filled);
+      ({ bytesRead: filled } = await handle.read(buffer, 0, CHUNK_BYTES, null));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* gunzipRest(file: string, handle: FileHandle, first: Buffer): AsyncGenerator<Buffer> {
+  async function* compressed(): AsyncGenerator<Buffer> {
+    yield first;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) return;
+      yield chunk.subarray(0, bytesRead);
     }
   }
-  const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
   const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
-  const piping = pipeline(source, gunzip).catch(() => undefined);
+  const piping = pipeline(Readable.from(compressed()), gunzip).catch(() => undefined);
   try {
     yield* gunzip;
   } catch (error) {
@@ -279,7 +300,7 @@ async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
       `${file}: cannot decompress gzip data (${errorMessage(error)}); the file is corrupt or truncated.`,
     );
   } finally {
-    source.destroy();
+    gunzip.destroy();
     await piping;
   }
 }
