@@ -19,7 +19,7 @@ import { CsvParser } from '../io/csv.js';
 import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
 import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
 import type { RecordBatch } from '../io/records.js';
-import { InputError, errorMessage } from '../util/errors.js';
+import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 /** How a channel's bytes are to be parsed, from its ContentType. */
@@ -91,6 +91,11 @@ export interface CreateChannelsOptions {
   readonly inputDataConfig: Readonly<InputDataConfig>;
   readonly settings: Pick<TrainingSettings, 'pipeWaitSeconds'>;
   readonly log: Logger;
+  /**
+   * The job's stop signal (SIGTERM): ends a Pipe-mode wait for a FIFO at once. Reading itself is not
+   * cut short; algorithms check the signal between batches.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Reads every chunk of one source with `write`, then `finish`; keeps no reference to a chunk after `write`. */
@@ -111,7 +116,7 @@ const CHUNK_BYTES = 1 << 20;
  * before training starts.
  */
 export function createChannels(options: CreateChannelsOptions): TrainingChannels {
-  const { paths, inputDataConfig, settings, log } = options;
+  const { paths, inputDataConfig, settings, log, signal } = options;
   const names = Object.keys(inputDataConfig).sort();
   const formats = new Map(
     names.map((name) => [name, parseChannelContentType(name, inputDataConfig[name]!.ContentType)]),
@@ -146,7 +151,7 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       });
       const sources =
         channel.TrainingInputMode === 'Pipe'
-          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds)]
+          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal)]
           : await files(name);
       log.info(
         {
@@ -228,11 +233,19 @@ function isManifest(name: string): boolean {
   return lower === 'manifest' || lower.endsWith('.manifest') || lower === '_success';
 }
 
-/** Polls for a Pipe-mode FIFO until it appears or `waitSeconds` pass. */
-async function waitForFifo(fifo: string, channel: string, waitSeconds: number): Promise<string> {
+/** Polls for a Pipe-mode FIFO until it appears, `waitSeconds` pass, or the job is stopped. */
+async function waitForFifo(
+  fifo: string,
+  channel: string,
+  waitSeconds: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   const deadline = Date.now() + waitSeconds * 1000;
+  const stopped = () =>
+    new SmkitError(`Pipe-mode channel '${channel}': stopped while waiting for the FIFO ${fifo}`);
   let delay = 20;
   for (;;) {
+    if (signal?.aborted) throw stopped();
     try {
       await stat(fifo);
       return fifo;
@@ -243,7 +256,11 @@ async function waitForFifo(fifo: string, channel: string, waitSeconds: number): 
             `Check that the channel is configured with TrainingInputMode Pipe, or wait longer by setting ${ENV.pipeWaitSeconds}.`,
         );
       }
-      await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)));
+      try {
+        await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)), undefined, { signal });
+      } catch {
+        throw stopped();
+      }
       delay = Math.min(delay * 2, 500);
     }
   }

@@ -28,7 +28,7 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5) {
+function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5, signal?: AbortSignal) {
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(JSON.parse(chunk.toString()));
@@ -41,7 +41,7 @@ function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5) {
       { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None', ...c },
     ]),
   ) as InputDataConfig;
-  return createChannels({ paths, inputDataConfig, settings: { pipeWaitSeconds }, log: pino(sink) });
+  return createChannels({ paths, inputDataConfig, settings: { pipeWaitSeconds }, log: pino(sink), signal });
 }
 
 async function put(relative: string, data: string | Buffer): Promise<string> {
@@ -277,6 +277,16 @@ describe('Pipe mode', () => {
     expect(sizes).toEqual([300, 300, 300, 100]);
     expect(rows[999]).toEqual([999, 499.5]);
     expect(await writer).toBe(0);
+  });
+
+  test('the stop signal (SIGTERM) ends the wait for a FIFO at once', async () => {
+    const stop = new AbortController();
+    const ch = channels({ train: { TrainingInputMode: 'Pipe' } }, 600, stop.signal);
+    const reading = readAll(ch.open('train', { batchSize: 2, featureDim: 2 }));
+    setTimeout(() => stop.abort(), 100);
+    await expect(reading).rejects.toThrow(
+      `Pipe-mode channel 'train': stopped while waiting for the FIFO ${path.join(paths.inputData, 'train_0')}`,
+    );
   });
 
   test('a FIFO that never appears fails after the configured wait, saying how to wait longer', async () => {
