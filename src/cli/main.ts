@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { runTrainingJob } from '../train/runner.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
@@ -19,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     )
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      const { runTrainingJob } = await import('../train/runner.js');
       process.exit(await runTrainingJob({ env: process.env }));
     });
 

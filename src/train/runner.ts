@@ -18,10 +18,7 @@ import {
 } from '../contract/index.js';
 import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { runBuiltinAlgorithm } from './builtin.js';
-import { createChannels } from './channels.js';
 import { createCluster, waitForPeers } from './cluster.js';
-import { prepareCodeDir } from './code-dir.js';
 import { clearFailure, describeFailure, EXIT, writeFailure } from './failure.js';
 import { createMetricsWriter } from './metrics.js';
 import { buildScriptEnvironment, SCRIPT_MODE_KEYS } from './script-env.js';
@@ -168,13 +165,19 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
     if (stop.signal.aborted) return await fail('training stopped by SIGTERM before it started', EXIT.stopped);
 
     if (job.kind === 'script') {
-      await prepareCodeDir({
-        submitDirectory: job.submitDirectory,
-        codeDir: paths.code,
-        region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
-        endpoint: settings.s3Endpoint,
-        log,
-      });
+      if (job.submitDirectory) {
+        // tar and the AWS SDK load only when there is code to fetch.
+        const { prepareCodeDir } = await import('./code-dir.js');
+        await prepareCodeDir({
+          submitDirectory: job.submitDirectory,
+          codeDir: paths.code,
+          region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
+          endpoint: settings.s3Endpoint,
+          log,
+        });
+      }
+      if (stop.signal.aborted)
+        return await fail('training stopped by SIGTERM before the script started', EXIT.stopped);
       const { user, framework } = splitHyperparameters(decoded);
       const logLevel = Number(stringParameter(decoded, SCRIPT_MODE_KEYS.logLevel) ?? settings.logLevel);
       const script = buildScriptEnvironment({
@@ -202,18 +205,17 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
       return outcome.failure === undefined ? outcome.exitCode : await fail(outcome.failure, outcome.exitCode);
     }
 
+    // Loaded only for built-ins: script jobs start faster without the record codecs.
+    const [{ runBuiltinAlgorithm }, { createChannels }] = await Promise.all([
+      import('./builtin.js'),
+      import('./channels.js'),
+    ]);
     await runBuiltinAlgorithm({
       algorithm: algorithm!,
       hyperparameters: config.hyperparameters,
       paths,
       settings,
-      channels: createChannels({
-        paths,
-        inputDataConfig: config.inputDataConfig,
-        settings,
-        log,
-        signal: stop.signal,
-      }),
+      channels: createChannels({ paths, inputDataConfig: config.inputDataConfig, settings, log }),
       cluster,
       metrics: createMetricsWriter(),
       log,

@@ -5,7 +5,7 @@ import { algorithmHyperparameters } from '../../src/train/builtin.js';
 import './fixtures/test-algorithms.js';
 import { createJobTree, readFailure, runJob, startSmkitTrain, waitForFile } from './job-tree.js';
 
-describe('built-in algorithms', () => {
+describe('built-in algorithms', { timeout: 120_000 }, () => {
   test('train with hyperparameters stripped of platform keys; the model lands in the model dir', async () => {
     const paths = await createJobTree({
       hyperparameters: {

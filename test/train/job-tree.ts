@@ -98,7 +98,7 @@ export async function readFailure(paths: SageMakerPaths): Promise<string | undef
 }
 
 /** Polls until a file exists (for scripts that signal readiness). */
-export async function waitForFile(file: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForFile(file: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
