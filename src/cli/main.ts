@@ -1,15 +1,25 @@
 import { Command } from 'commander';
+import { readServingSettings } from '../contract/index.js';
+import { serve } from '../serve/server.js';
+import { createLogger } from '../util/log.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
  * the same commands work from a checkout with `SAGEMAKER_BASE_DIR` pointing at a job tree.
  */
-export async function main(argv: readonly string[]): Promise<void> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('smkit')
     .description('SageMaker bring-your-own-container toolkit for Node.js')
     .showHelpAfterError();
 
   // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  program
+    .command('serve')
+    .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
+    .action(async () => {
+      const settings = readServingSettings(env);
+      await serve(settings, createLogger(settings.logLevel));
+    });
 
   await program.parseAsync([...argv]);
 }
