@@ -6,13 +6,13 @@
  * thread (piscina) that owns its own session, so /ping keeps answering. In `auto` mode the choice is made
  * per request from the measured time per row.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as ort from 'onnxruntime-node';
 import { Piscina } from 'piscina';
-import { SmkitError } from '../../util/errors.js';
+import { HttpError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { ONNX_MODEL_FILE } from './kinds.js';
 import type { TensorModel } from './model.js';
 import type { OnnxTask, OnnxTaskResult } from './onnx-worker.js';
 import {
@@ -23,9 +23,6 @@ import {
   runSession,
 } from './onnx-session.js';
 import { allocate, type HostTensor, type NamedTensors, sizeOf } from './tensor.js';
-
-/** The file name that marks an ONNX model directory. */
-export const ONNX_MODEL_FILE = 'model.onnx';
 
 /** Where inferences run. */
 export type OnnxExecution = 'inline' | 'worker' | 'auto';
@@ -50,11 +47,6 @@ export interface OnnxModel extends TensorModel {
   readonly signature: OnnxSignature;
   /** How many runs went inline and to workers (for logs and tests). */
   readonly stats: { inline: number; worker: number };
-}
-
-/** Whether `modelDir` holds an ONNX model. */
-export function hasOnnxModel(modelDir: string): boolean {
-  return existsSync(path.join(modelDir, ONNX_MODEL_FILE));
 }
 
 function workerFile(): { filename: string; execArgv: string[] } {
@@ -144,8 +136,10 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
     signature,
     stats,
     async predict(inputs) {
-      if (signature.nonTensorOutputs.length > 0)
-        throw new SmkitError(nonTensorOutputMessage(signature.nonTensorOutputs));
+      if (signature.nonTensorOutputs.length > 0) {
+        // A 500 whose message reaches the caller: the fix is in how the model was exported.
+        throw new HttpError(500, nonTensorOutputMessage(signature.nonTensorOutputs));
+      }
       const rows = rowsOf(inputs);
       const start = performance.now();
       if (goesInline(rows)) {

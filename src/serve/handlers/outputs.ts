@@ -4,7 +4,7 @@
  * in JSON, the same objects one per line in JSON Lines, the fields side by side in CSV.
  */
 import { SmkitError } from '../../util/errors.js';
-import { formatShape, type NamedTensors, sizeOf } from './tensor.js';
+import { formatShape, type NamedTensors, sizeOf, type TensorData } from './tensor.js';
 
 /** One output column (the serve codecs' `OutputField`, structurally). */
 export interface OutputColumn {
@@ -47,8 +47,28 @@ export function outputRows(
     }
     const width = rows === 0 ? sizeOf(tensor.shape.slice(1)) : tensor.data.length / rows;
     fields.push({ name, width, scalar: tensor.shape.length <= 1 });
-    columns[name] =
-      tensor.data instanceof BigInt64Array ? Float64Array.from(tensor.data, Number) : tensor.data;
+    columns[name] = jsonReady(tensor.data);
   }
   return { rows, fields, columns, rootKey: TENSOR_ROOT_KEY };
+}
+
+/** int64 widened to numbers; float32 rounded to the decimals numpy prints (typed arrays may come from another realm). */
+function jsonReady(data: TensorData): ArrayLike<number> {
+  const kind = (data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
+  if (kind === 'BigInt64Array') return Float64Array.from(data as BigInt64Array, Number);
+  if (kind === 'Float32Array') return Float64Array.from(data as Float32Array, shortestFloat32);
+  return data as ArrayLike<number>;
+}
+
+/**
+ * The shortest decimal that reads back as the same float32, as numpy prints float32 values: 0.7, not
+ * 0.699999988079071 (the float32 nearest 0.7 widened to float64).
+ */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return value;
+  for (let digits = 6; digits <= 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
 }

@@ -97,8 +97,9 @@ export function convertTensor(tensor: HostTensor, type: ElementType, name: strin
   const out = allocate(type, size);
   const source = tensor.data;
   const where = (i: number) => () => `input '${name}' element ${i}`;
-  if (out instanceof BigInt64Array) {
-    for (let i = 0; i < size; i++) out[i] = BigInt(checked(Number(source[i]!), type, where(i)));
+  if (type === 'int64') {
+    for (let i = 0; i < size; i++)
+      (out as BigInt64Array)[i] = BigInt(checked(Number(source[i]!), type, where(i)));
   } else if (type === 'float32' || type === 'float64') {
     for (let i = 0; i < size; i++) out[i] = Number(source[i]!);
   } else {

@@ -3,45 +3,16 @@
  * (`tensorflowjs_converter`). Runs on tfjs-node when it is installed, else on the WebAssembly backend
  * whose binaries ship inside @tensorflow/tfjs-backend-wasm.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SmkitError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { TensorModel } from './model.js';
-import { fileSystem, readModelJson, TFJS_MODEL_FILE } from './tfjs-io.js';
+import { fileSystem, readModelJson } from './tfjs-io.js';
 import type { ElementType, HostTensor, NamedTensors, TensorSpec } from './tensor.js';
 
 export { fileSystem } from './tfjs-io.js';
-
-/** Whether `modelDir` holds a TF.js model. */
-export function hasTfjsModel(modelDir: string): boolean {
-  return existsSync(path.join(modelDir, TFJS_MODEL_FILE));
-}
-
-/** Finds a TF SavedModel (`saved_model.pb`, at the top or in a TF Serving version folder like `1/`). */
-export function findSavedModel(modelDir: string): string | undefined {
-  const top = path.join(modelDir, 'saved_model.pb');
-  if (existsSync(top)) return top;
-  for (const version of ['1', '0', '001']) {
-    const nested = path.join(modelDir, version, 'saved_model.pb');
-    if (existsSync(nested)) return nested;
-  }
-  return undefined;
-}
-
-/** The message for a TF SavedModel, which smkit cannot run: how to turn it into something it can. */
-export function savedModelMessage(file: string): string {
-  const dir = path.dirname(file);
-  return (
-    `${file} is a TensorFlow SavedModel, which smkit cannot run. Convert it and package the result as ` +
-    'model.tar.gz: to TensorFlow.js with `tensorflowjs_converter --input_format=tf_saved_model ' +
-    `${dir} model/` +
-    '` (gives model.json + weight shards), or to ONNX with `python -m tf2onnx.convert --saved-model ' +
-    `${dir} --output model.onnx\``
-  );
-}
 
 let backend: Promise<string> | undefined;
 
@@ -104,16 +75,10 @@ async function fromTf(tensor: tf.Tensor, name: string): Promise<HostTensor> {
 }
 
 /**
- * Loads `modelDir/model.json` as a layers or graph model. A TF SavedModel in the directory fails with a
- * message naming the conversions.
+ * Loads `modelDir/model.json` as a layers or graph model. (A TF SavedModel is explained by `loadModel`.)
  * @example const model = await loadTfjsModel('/opt/ml/model'); await model.predict({ input: tensor })
  */
 export async function loadTfjsModel(modelDir: string, options: { logger?: Logger } = {}): Promise<TfjsModel> {
-  if (!hasTfjsModel(modelDir)) {
-    const savedModel = findSavedModel(modelDir);
-    if (savedModel) throw new SmkitError(savedModelMessage(savedModel));
-    throw new SmkitError(`no ${TFJS_MODEL_FILE} in ${modelDir}`);
-  }
   const name = await initTfjsBackend(options.logger);
   const json = await readModelJson(modelDir);
   if (isLayers(json)) {
@@ -165,6 +130,7 @@ export async function loadTfjsModel(modelDir: string, options: { logger?: Logger
       shape: output.shape ?? [],
     }),
   );
+  let needsAsync = false;
   return {
     kind: 'tfjs',
     format: 'graph-model',
@@ -174,10 +140,20 @@ export async function loadTfjsModel(modelDir: string, options: { logger?: Logger
     async predict(feeds) {
       const xs: tf.NamedTensorMap = {};
       for (const spec of inputs) xs[spec.name] = toTf(feeds[spec.name]!);
-      const ys = await model.executeAsync(
-        xs,
-        outputs.map((o) => o.name),
-      );
+      const names = outputs.map((o) => o.name);
+      let ys: tf.Tensor | tf.Tensor[];
+      if (needsAsync) {
+        ys = await model.executeAsync(xs, names);
+      } else {
+        try {
+          ys = model.execute(xs, names);
+        } catch (error) {
+          // Graphs with control flow or dynamic shapes only run asynchronously; remember that.
+          if (!/executeAsync/.test((error as Error).message)) throw error;
+          needsAsync = true;
+          ys = await model.executeAsync(xs, names);
+        }
+      }
       return collect(outputs, Array.isArray(ys) ? ys : [ys], Object.values(xs));
     },
     async close() {

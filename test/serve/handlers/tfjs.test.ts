@@ -127,14 +127,3 @@ describe('TF.js graph model', () => {
     await expect(loadTfjsModel(target)).rejects.toThrow("weight shard '../x.bin' in");
   });
 });
-
-describe('TF SavedModel', () => {
-  test('names the two conversions', async () => {
-    const target = path.join(dir, 'saved');
-    await mkdir(path.join(target, '1'), { recursive: true });
-    await writeFile(path.join(target, '1', 'saved_model.pb'), '');
-    await expect(loadTfjsModel(target)).rejects.toThrow(
-      /is a TensorFlow SavedModel, which smkit cannot run.*tensorflowjs_converter --input_format=tf_saved_model.*tf2onnx\.convert --saved-model/,
-    );
-  });
-});
