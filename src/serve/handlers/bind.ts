@@ -2,7 +2,15 @@
  * Maps a decoded request body onto a model's declared inputs: names, shapes and element types.
  */
 import { BadRequest } from '../../util/errors.js';
-import { fitToSpec, formatShape, type HostTensor, type NamedTensors, type TensorSpec } from './tensor.js';
+import {
+  fitToSpec,
+  formatShape,
+  type HostTensor,
+  isHostTensor,
+  type NamedTensors,
+  type TensorSpec,
+  tensorFromNested,
+} from './tensor.js';
 
 /** A dense float32 tensor as the request codecs produce it. */
 export interface DecodedTensor {
@@ -60,5 +68,48 @@ export function bindInputs(specs: readonly TensorSpec[], body: DecodedBody): Nam
   const spec = specs[0]!;
   const single = named ? Object.values(named)[0]! : { shape: body.shape, values: body.batch.values };
   feeds[spec.name] = fitToSpec(hostTensor(single.shape, single.values), spec);
+  return feeds;
+}
+
+/** Whether a value is what the request codecs decode (`{ batch, shape, named? }`). */
+export function isDecodedBody(value: unknown): value is DecodedBody {
+  return typeof value === 'object' && value !== null && 'batch' in value && 'shape' in value;
+}
+
+/**
+ * Fits whatever an `inputFn` returned to the model inputs: a decoded body, host tensors, nested number
+ * arrays for a single-input model, or `{ name: nested array | host tensor }` for named inputs.
+ */
+export function feedsFromValue(specs: readonly TensorSpec[], value: unknown): NamedTensors {
+  if (isDecodedBody(value)) return bindInputs(specs, value);
+  const toTensor = (item: unknown, name: string) =>
+    isHostTensor(item) ? item : tensorFromNested(item, name);
+  if (Array.isArray(value) || ArrayBuffer.isView(value) || isHostTensor(value)) {
+    const only = specs.length === 1 ? specs[0]! : undefined;
+    if (!only) {
+      throw new BadRequest(
+        `inputFn returned one tensor, but the model takes ${describeInputs(specs)}: return { name: values }`,
+      );
+    }
+    return {
+      [only.name]: fitToSpec(
+        toTensor(ArrayBuffer.isView(value) ? Array.from(value as Float32Array) : value, 'input'),
+        only,
+      ),
+    };
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new BadRequest(
+      `inputFn returned ${value === null ? 'null' : typeof value}; return number arrays or { name: values }`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const feeds: Record<string, HostTensor> = {};
+  for (const spec of specs) {
+    if (!(spec.name in record)) {
+      throw new BadRequest(`inputFn returned no '${spec.name}': the model takes ${describeInputs(specs)}`);
+    }
+    feeds[spec.name] = fitToSpec(toTensor(record[spec.name], spec.name), spec);
+  }
   return feeds;
 }

@@ -108,11 +108,6 @@ export function convertTensor(tensor: HostTensor, type: ElementType, name: strin
   return { type, shape: tensor.shape, data: out };
 }
 
-/** Builds a float64 tensor from a flat list of numbers (what CSV and JSON decoders produce). */
-export function tensorFromNumbers(values: ArrayLike<number>, shape: readonly number[]): HostTensor {
-  return { type: 'float64', shape, data: Float64Array.from(values) };
-}
-
 /**
  * Reads a nested JSON array (or a single number) into a float64 tensor, checking that it is rectangular.
  * `path` names the value in messages, e.g. `inputs.x`.
@@ -154,6 +149,26 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** Whether a value is a host tensor (`{ type, shape, data }` with a typed array). */
+export function isHostTensor(value: unknown): value is HostTensor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'shape' in value &&
+    'type' in value &&
+    'data' in value &&
+    ArrayBuffer.isView((value as HostTensor).data)
+  );
+}
+
+/** Whether a value is a non-empty map of host tensors. */
+export function isNamedTensors(value: unknown): value is NamedTensors {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value))
+    return false;
+  const entries = Object.values(value);
+  return entries.length > 0 && entries.every(isHostTensor);
+}
+
 /** Element `i` of a tensor as a JSON-ready number (int64 beyond 2^53 loses precision, as in JSON anyway). */
 export function elementAt(tensor: HostTensor, i: number): number {
   return Number(tensor.data[i]!);
@@ -164,12 +179,6 @@ export function tensorToNested(tensor: HostTensor): unknown {
   return nestedSlice(tensor, 0, 0);
 }
 
-/** Row `row` of the first (batch) dimension as nested arrays, or a number for a rank-1 tensor. */
-export function tensorRow(tensor: HostTensor, row: number): unknown {
-  if (tensor.shape.length === 0) return elementAt(tensor, 0);
-  return nestedSlice(tensor, 1, row * sizeOf(tensor.shape.slice(1)));
-}
-
 function nestedSlice(tensor: HostTensor, depth: number, offset: number): unknown {
   if (depth === tensor.shape.length) return elementAt(tensor, offset);
   const dim = tensor.shape[depth]!;
@@ -177,24 +186,6 @@ function nestedSlice(tensor: HostTensor, depth: number, offset: number): unknown
   const out = new Array<unknown>(dim);
   for (let i = 0; i < dim; i++) out[i] = nestedSlice(tensor, depth + 1, offset + i * stride);
   return out;
-}
-
-/** Stacks same-shaped tensors along a new first dimension (instances -> batch). */
-export function stackTensors(parts: readonly HostTensor[], path: string): HostTensor {
-  const first = parts[0];
-  if (!first) throw new BadRequest(`${path} is empty: send at least one instance`);
-  const rowSize = first.data.length;
-  const data = allocate(first.type, rowSize * parts.length);
-  parts.forEach((part, i) => {
-    if (part.shape.join(',') !== first.shape.join(',')) {
-      throw new BadRequest(
-        `${path}[${i}] has shape [${part.shape.join(', ')}] but ${path}[0] has [${first.shape.join(', ')}]: ` +
-          'every instance must have the same shape',
-      );
-    }
-    (data as Float64Array).set(part.data as Float64Array, i * rowSize);
-  });
-  return { type: first.type, shape: [parts.length, ...first.shape], data };
 }
 
 /** `[batch, 3]` for messages. */

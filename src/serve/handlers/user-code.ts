@@ -13,7 +13,7 @@ import type { Logger } from '../../util/log.js';
 import { chooseDecoder } from '../codecs/index.js';
 import { type LoadContext, type ModelKind, modelKinds } from '../detect.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
-import { bindInputs, type DecodedBody } from './bind.js';
+import { feedsFromValue } from './bind.js';
 import type { TensorModel } from './model.js';
 import { featureDimOf, type TensorModelHandler } from './tensor-handler.js';
 import { encodeValue } from './user-output.js';
@@ -61,15 +61,20 @@ export interface UserCodeOptions {
   readonly modelDir: string;
   readonly logger: Logger;
   /** The default model loader (detection without user code); called only when there is no modelFn. */
-  readonly loadDefaultModel: (modelDir: string) => Promise<ModelHandler>;
+  readonly loadDefaultModel: (modelDir: string) => Promise<ModelHandler | undefined>;
 }
 
 function isTensorHandler(model: unknown): model is TensorModelHandler {
   return typeof model === 'object' && model !== null && 'tensorModel' in model;
 }
 
-function isDecodedBody(data: unknown): data is DecodedBody {
-  return typeof data === 'object' && data !== null && 'batch' in data && 'shape' in data;
+function isTensorModel(model: unknown): model is TensorModel {
+  const candidate = model as Partial<TensorModel> | null;
+  return (
+    typeof candidate?.predict === 'function' &&
+    Array.isArray(candidate.inputs) &&
+    Array.isArray(candidate.outputs)
+  );
 }
 
 /** Errors thrown by hooks with a numeric `status`/`statusCode` of 4xx/5xx keep it; others become 500. */
@@ -86,10 +91,7 @@ function asHttpError(error: unknown): unknown {
 
 function defaultPredict(file: string) {
   return async (data: unknown, model: unknown): Promise<unknown> => {
-    if (isTensorHandler(model)) {
-      const tensors: TensorModel = model.tensorModel;
-      return tensors.predict(isDecodedBody(data) ? bindInputs(tensors.inputs, data) : (data as never));
-    }
+    if (isTensorModel(model)) return model.predict(feedsFromValue(model.inputs, data));
     if (typeof model === 'function') return model(data);
     const predict = (model as { predict?: unknown } | null)?.predict;
     if (typeof predict === 'function') return predict.call(model, data);
@@ -107,19 +109,21 @@ function defaultPredict(file: string) {
 export async function createUserCodeHandler(options: UserCodeOptions): Promise<ModelHandler> {
   const { hooks, file, modelDir, logger } = options;
   const modelContext: ModelContext = { modelDir, logger };
-  const model = hooks.modelFn
+  const loaded = hooks.modelFn
     ? await hooks.modelFn(modelDir, modelContext)
     : await options.loadDefaultModel(modelDir);
+  // Hooks see a default ONNX/TF.js model as the TensorModel itself (inputs, outputs, predict(tensors)).
+  const model = isTensorHandler(loaded) ? loaded.tensorModel : loaded;
   const delegate =
     !hooks.inputFn &&
     !hooks.predictFn &&
     !hooks.outputFn &&
     !hooks.transformFn &&
-    typeof (model as ModelHandler)?.invoke === 'function'
-      ? (model as ModelHandler)
+    typeof (loaded as ModelHandler)?.invoke === 'function'
+      ? (loaded as ModelHandler)
       : undefined;
   const predict = hooks.predictFn ?? defaultPredict(file);
-  const featureDim = isTensorHandler(model) ? featureDimOf(model.tensorModel) : undefined;
+  const featureDim = isTensorModel(model) ? featureDimOf(model) : undefined;
   const decode = (body: Buffer, contentType: string | undefined) =>
     chooseDecoder(contentType).decode(body, featureDim);
 
@@ -165,8 +169,8 @@ export async function createUserCodeHandler(options: UserCodeOptions): Promise<M
       }
     },
     async close() {
-      const closable = model as { close?: unknown; dispose?: unknown } | null;
-      if (typeof closable?.close === 'function') await (closable.close as () => unknown).call(model);
+      const closable = loaded as { close?: unknown } | null;
+      if (typeof closable?.close === 'function') await (closable.close as () => unknown).call(loaded);
     },
   };
 }
@@ -178,16 +182,21 @@ function withAttributes(
   return customAttributes === undefined ? response : { ...response, customAttributes };
 }
 
-/** Loads the model smkit would serve without user code: the first other kind that detects it. */
+/**
+ * Loads the model smkit would serve without user code: the first other kind that detects it. Without one,
+ * user code that predicts by itself (transformFn or predictFn) gets `undefined`; otherwise the load fails.
+ */
 export async function loadDefaultModel(
   modelDir: string,
   context: LoadContext,
   file: string,
-): Promise<ModelHandler> {
+  hooks: InferenceHooks,
+): Promise<ModelHandler | undefined> {
   const others = modelKinds().filter((kind) => kind.name !== USER_CODE_KIND);
   for (const kind of others) {
     if (await kind.detect(modelDir, context)) return kind.load(modelDir, context);
   }
+  if (hooks.transformFn || hooks.predictFn) return undefined;
   throw new InputError(
     `${file} defines no modelFn, and ${modelDir} holds no model smkit can load ` +
       `(${others.map((k) => k.marker).join(', ')}): define modelFn(modelDir, context) or add the model file`,
@@ -225,7 +234,7 @@ export async function loadUserCode(modelDir: string, context: LoadContext): Prom
     file,
     modelDir,
     logger: context.log,
-    loadDefaultModel: (dir) => loadDefaultModel(dir, context, file),
+    loadDefaultModel: (dir) => loadDefaultModel(dir, context, file, hooks),
   });
 }
 

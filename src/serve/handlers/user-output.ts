@@ -8,27 +8,9 @@ import { formatFloat } from '../codecs/number-format.js';
 import type { InvocationResponse } from '../handler.js';
 import { negotiate, parseAccept } from '../negotiate.js';
 import { outputRows } from './outputs.js';
-import type { HostTensor, NamedTensors } from './tensor.js';
+import { isHostTensor, isNamedTensors } from './tensor.js';
 
 const VALUE_TYPES = ['application/json', 'application/jsonlines', 'text/csv'] as const;
-
-function isHostTensor(value: unknown): value is HostTensor {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'shape' in value &&
-    'data' in value &&
-    'type' in value &&
-    ArrayBuffer.isView((value as HostTensor).data)
-  );
-}
-
-function isNamedTensors(value: unknown): value is NamedTensors {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value))
-    return false;
-  const entries = Object.values(value);
-  return entries.length > 0 && entries.every(isHostTensor);
-}
 
 /** The media type a hook's ready-made body is labelled with: the most preferred concrete Accept type. */
 export function concreteType(accept: string | undefined): string {
