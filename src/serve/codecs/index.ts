@@ -1,6 +1,8 @@
 import { UnsupportedMediaType } from '../../util/errors.js';
 import { negotiate, parseMediaType, type MediaType } from '../negotiate.js';
+import { decodeCsv } from './csv.js';
 import { decodeJson, decodeJsonLines } from './json.js';
+import { decodeRecordIOProtobuf, encodeRecordIOProtobuf } from './recordio-protobuf.js';
 import { encodeCsv, encodeJson, encodeJsonLines } from './text-encoders.js';
 import type { DecodedInput, Decoder, EncodeInput, Encoder } from './types.js';
 
@@ -8,9 +10,11 @@ export type * from './types.js';
 
 /** Request decoders by media type (lower case, no parameters). */
 export const decoders: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
+  ['text/csv', decodeCsv],
   ['application/json', decodeJson],
   ['application/jsonlines', decodeJsonLines],
   ['application/x-jsonlines', decodeJsonLines],
+  ['application/x-recordio-protobuf', decodeRecordIOProtobuf],
 ]);
 
 /** Response encoders by media type, in the server's order of preference. */
@@ -18,6 +22,7 @@ export const encoders: ReadonlyMap<string, Encoder> = new Map<string, Encoder>([
   ['application/json', encodeJson],
   ['application/jsonlines', encodeJsonLines],
   ['text/csv', encodeCsv],
+  ['application/x-recordio-protobuf', encodeRecordIOProtobuf],
 ]);
 
 const decoderTypes = [...decoders.keys()];
