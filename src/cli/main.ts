@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readServingSettings } from '../contract/index.js';
 import { serve } from '../serve/server.js';
+import { runTrainingJob } from '../train/runner.js';
 import { createLogger } from '../util/log.js';
 
 /**
@@ -13,6 +14,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .showHelpAfterError();
 
   // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  program
+    .command('train')
+    .description(
+      'run the training job under SAGEMAKER_BASE_DIR (default /opt/ml): a user script (sagemaker_program) ' +
+        'or a built-in algorithm (smkit_algorithm / SMKIT_ALGORITHM); exits non-zero with output/failure on failure',
+    )
+    .action(async () => {
+      // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      process.exit(await runTrainingJob({ env: process.env }));
+    });
+
   program
     .command('serve')
     .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
