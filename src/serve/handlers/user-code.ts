@@ -7,7 +7,10 @@
  * codecs by Content-Type; predict = `model.predict(data)` (or `model(data)`); output = the codecs by Accept.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { prepareCodeDir } from '../../train/code-dir.js';
 import { HttpError, InputError, SmkitError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { chooseDecoder } from '../codecs/index.js';
@@ -203,17 +206,35 @@ export async function loadDefaultModel(
   );
 }
 
-/** Where user code lives: SAGEMAKER_SUBMIT_DIRECTORY when it is a local directory, else `<model>/code`. */
+/** A submit directory that must be fetched or unpacked first: `s3://...` or a local `.tar.gz`. */
+function isArchive(submitDirectory: string): boolean {
+  return submitDirectory.startsWith('s3://') || /\.(tar\.gz|tgz)$/.test(submitDirectory);
+}
+
+/** Where user code lives when it needs no unpacking: a local SAGEMAKER_SUBMIT_DIRECTORY, else `<model>/code`. */
 export function codeDirOf(modelDir: string, submitDirectory: string | undefined): string {
-  if (submitDirectory && !submitDirectory.startsWith('s3://')) {
+  if (submitDirectory && !isArchive(submitDirectory)) {
     return path.resolve(submitDirectory.replace(/^file:\/\//, ''));
   }
   return path.join(modelDir, 'code');
 }
 
+/**
+ * The code directory, ready to import from: an `s3://.../sourcedir.tar.gz` is downloaded and a tarball
+ * extracted (safely, by the training runner's extractor) into a fresh directory under the temp dir,
+ * since /opt/ml is read-only when serving.
+ */
+export async function prepareServingCodeDir(modelDir: string, context: LoadContext): Promise<string> {
+  const { submitDirectory, region, s3Endpoint } = context.settings;
+  if (!submitDirectory || !isArchive(submitDirectory)) return codeDirOf(modelDir, submitDirectory);
+  const codeDir = await mkdtemp(path.join(os.tmpdir(), 'smkit-code-'));
+  await prepareCodeDir({ submitDirectory, codeDir, log: context.log, region, endpoint: s3Endpoint });
+  return codeDir;
+}
+
 /** Loads user code from the model (or submit) directory and wraps it in a handler. */
 export async function loadUserCode(modelDir: string, context: LoadContext): Promise<ModelHandler> {
-  const codeDir = codeDirOf(modelDir, context.settings.submitDirectory);
+  const codeDir = await prepareServingCodeDir(modelDir, context);
   const file = findProgram(codeDir, context.settings.program);
   if (!file) {
     throw new InputError(
@@ -244,8 +265,10 @@ export const userCodeModelKind: ModelKind = {
   order: 5,
   marker: 'code/inference.js (or .mjs, .ts)',
   detect: async (modelDir, context) => {
-    const codeDir = codeDirOf(modelDir, context.settings.submitDirectory);
-    return findProgram(codeDir, context.settings.program) !== undefined;
+    const { submitDirectory, program } = context.settings;
+    // An archive to fetch says the user brought code; what is inside is checked when it loads.
+    if (submitDirectory && isArchive(submitDirectory)) return true;
+    return findProgram(codeDirOf(modelDir, submitDirectory), program) !== undefined;
   },
   load: loadUserCode,
 };

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tar from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { loadModel } from '../../../src/serve/detect.js';
 import { registerModelKinds } from '../../../src/serve/model-kinds.js';
@@ -183,6 +184,20 @@ describe('SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY', () => {
     const reply = await post('x', { 'Content-Type': 'text/plain', Accept: 'text/plain' });
     expect(reply.text).toBe('from submit dir');
     expect(reply.headers['content-type']).toBe('text/plain');
+  });
+
+  test('a sourcedir.tar.gz submit directory is extracted to a temp dir and its program loaded', async () => {
+    const staging = await modelDir({
+      'pkg/serve.mjs': 'export const transformFn = () => "from the tarball";',
+    });
+    const archive = path.join(staging, 'sourcedir.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: path.join(staging, 'pkg') }, ['serve.mjs']);
+    server = await serveModel(await modelDir({}), {
+      SAGEMAKER_PROGRAM: 'serve.mjs',
+      SAGEMAKER_SUBMIT_DIRECTORY: archive,
+    });
+    const reply = await post('x', { 'Content-Type': 'text/plain', Accept: 'text/plain' });
+    expect(reply.text).toBe('from the tarball');
   });
 });
 
