@@ -62,7 +62,7 @@ test('SAGEMAKER_SUBMIT_DIRECTORY=s3://.../sourcedir.tar.gz: downloaded, extracte
 export const transformFn = (model, body) => helper(body.toString());`,
   );
   await mkdir(path.join(dir, 'lib'));
-  await writeFile(path.join(dir, 'lib', 'helper.mjs'), 'export const helper = (text) => `s3 says ${text}`;');
+  await writeFile(path.join(dir, 'lib', 'helper.mjs'), 'export const helper = (text) => "s3 says " + text;');
   const archive = path.join(os.tmpdir(), `sourcedir-${process.pid}.tar.gz`);
   await tar.c({ gzip: true, file: archive, cwd: dir }, ['serve.mjs', 'lib']);
   const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
