@@ -48,6 +48,7 @@ const TYPES = [
   'application/x-recordio-protobuf',
   'text/csv; charset=utf-8',
   'TEXT/CSV',
+  'application/x-npy',
 ];
 const RECORD = encodeDenseRecords({ rows: 1, dim: 4, values: new Float32Array([1, 2, 3, 4]) });
 
