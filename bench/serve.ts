@@ -6,7 +6,7 @@
  * Usage: npm run build && node dist/bench/serve.js [--seconds 8] [--connections 32] [--workers 2]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,7 @@ const WORKERS = option('workers', os.availableParallelism());
 const DIM = 50;
 const K = 10;
 const TRAIN_ROWS = 20_000;
+const ROUNDS = option('rounds', 3);
 const PORTS = { peer: 18081, smkit: 18082, bare: 18083 } as const;
 type Server = keyof typeof PORTS;
 
@@ -61,6 +62,11 @@ interface WrkResult {
   readonly p99Ms: number;
   readonly errors: number;
   readonly requests: number;
+}
+
+/** A wrk result plus the server's CPU time per request. */
+interface Measured extends WrkResult {
+  readonly cpuMicrosPerRequest: number;
 }
 
 function ms(text: string): number {
@@ -113,6 +119,45 @@ function wrk(
       code === 0 ? resolve(parseWrk(output)) : reject(new Error(`wrk exited ${code}`)),
     );
   });
+}
+
+/** utime + stime (clock ticks) and parent pid of a process, from /proc. */
+function procStat(pid: number): { ticks: number; ppid: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds used so far by processes `roots` and all their descendants. */
+function treeCpuSeconds(roots: readonly number[]): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat) parents.set(Number(entry), stat.ppid);
+  }
+  const tree = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!tree.has(pid) && tree.has(ppid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let ticks = 0;
+  for (const pid of tree) ticks += procStat(pid)?.ticks ?? 0;
+  return ticks / 100;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function waitForPing(port: number, what: string): Promise<void> {
@@ -200,17 +245,44 @@ async function main(): Promise<void> {
       waitForPing(PORTS.bare, 'the bare node:http server'),
     ]);
 
-    const results: Record<string, Record<Server, WrkResult>> = {};
+    const pids: Record<Server, number[]> = {
+      peer: ['gunicorn.pid', 'nginx.pid.main'].map((f) =>
+        Number(readFileSync(path.join('/tmp/sk-peer', f), 'utf8')),
+      ),
+      smkit: [children[0]!.pid!],
+      bare: [children[1]!.pid!],
+    };
+    // The machine is shared: alternate servers over several rounds, keep each one's median round, and
+    // also report CPU time per request (all processes of a server), which other load disturbs far less.
+    const results: Record<string, Record<Server, Measured>> = {};
     for (const kind of ['single', 'multi'] as const) {
-      results[kind] = {} as Record<Server, WrkResult>;
+      const rounds: Record<Server, Measured[]> = { peer: [], smkit: [], bare: [] };
       for (const server of ['peer', 'smkit', 'bare'] as const) {
-        const url = `http://127.0.0.1:${PORTS[server]}/invocations`;
-        await wrk(url, scripts[kind], CONNECTIONS, 2); // warm-up
-        const result = await wrk(url, scripts[kind], CONNECTIONS, SECONDS);
+        await wrk(`http://127.0.0.1:${PORTS[server]}/invocations`, scripts[kind], CONNECTIONS, 2); // warm-up
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const server of ['peer', 'smkit', 'bare'] as const) {
+          const url = `http://127.0.0.1:${PORTS[server]}/invocations`;
+          const cpuBefore = treeCpuSeconds(pids[server]);
+          const result = await wrk(url, scripts[kind], CONNECTIONS, SECONDS);
+          const cpu = treeCpuSeconds(pids[server]) - cpuBefore;
+          rounds[server].push({ ...result, cpuMicrosPerRequest: (cpu * 1e6) / Math.max(1, result.requests) });
+        }
+      }
+      results[kind] = {} as Record<Server, Measured>;
+      for (const server of ['peer', 'smkit', 'bare'] as const) {
+        const best = rounds[server].find(
+          (r) => r.requestsPerSecond === median(rounds[server].map((x) => x.requestsPerSecond)),
+        )!;
+        const result = {
+          ...best,
+          cpuMicrosPerRequest: median(rounds[server].map((r) => r.cpuMicrosPerRequest)),
+        };
         results[kind][server] = result;
         console.log(
           `${kind.padEnd(6)} ${server.padEnd(5)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s` +
-            `  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`,
+            `  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms` +
+            `  cpu ${result.cpuMicrosPerRequest.toFixed(0)} us/req  errors ${result.errors}`,
         );
       }
     }
@@ -235,6 +307,9 @@ async function main(): Promise<void> {
       singleP99VsPeer: single.smkit.p99Ms / single.peer.p99Ms,
       multiRowsVsPeer: multi.smkit.requestsPerSecond / multi.peer.requestsPerSecond,
       multiVsBare: multi.smkit.requestsPerSecond / multi.bare.requestsPerSecond,
+      singleCpuVsPeer: single.peer.cpuMicrosPerRequest / single.smkit.cpuMicrosPerRequest,
+      singleCpuVsBare: single.bare.cpuMicrosPerRequest / single.smkit.cpuMicrosPerRequest,
+      multiCpuVsPeer: multi.peer.cpuMicrosPerRequest / multi.smkit.cpuMicrosPerRequest,
     };
     const targets = {
       'single-row req/s >= 15x peer': ratios.singleVsPeer >= 15,
@@ -249,6 +324,12 @@ async function main(): Promise<void> {
     console.log(`  single-row p99    smkit / peer = ${ratios.singleP99VsPeer.toFixed(3)}`);
     console.log(`  1000-row rows/s   smkit / peer = ${ratios.multiRowsVsPeer.toFixed(1)}x`);
     console.log(`  1000-row rows/s   smkit / bare node:http = ${ratios.multiVsBare.toFixed(2)}x`);
+    console.log(
+      `  CPU per request   peer / smkit = ${ratios.singleCpuVsPeer.toFixed(1)}x (single), ${ratios.multiCpuVsPeer.toFixed(1)}x (1000-row)`,
+    );
+    console.log(
+      `  CPU per request   bare / smkit = ${ratios.singleCpuVsBare.toFixed(2)} (single row: smkit's share of bare speed per CPU)`,
+    );
     for (const [target, met] of Object.entries(targets)) console.log(`  ${met ? 'MET ' : 'MISS'} ${target}`);
 
     const out = path.join(repo, 'bench', 'results', 'serve.json');
