@@ -18,11 +18,14 @@ export interface PoolTask {
   readonly accept: string | undefined;
   readonly customAttributes: string | undefined;
   readonly requestId: string;
+  /** Only load the model (sent once when the pool starts, so /ping turns 200 with every copy loaded). */
+  readonly warm?: boolean;
 }
 
 /** A worker thread's answer: the response, an HTTP error, or a fault (already logged in the worker). */
 export type PoolResult =
   | { readonly ok: InvocationResponse }
+  | { readonly warmed: true }
   | { readonly status: number; readonly message: string }
   | { readonly fault: string };
 
@@ -36,6 +39,7 @@ export default async function invoke(task: PoolTask): Promise<PoolResult> {
   }
   try {
     const handler = await model;
+    if (task.warm) return { warmed: true };
     const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
     const ok = await handler.invoke({
       body,

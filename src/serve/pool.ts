@@ -67,23 +67,40 @@ export async function withWorkerPool(
     maxThreads: threads,
     idleTimeout: 60_000,
   });
+  const task = (request: Omit<InvocationRequest, 'signal'>, warm = false): PoolTask => ({
+    modelDir: options.modelDir,
+    settings: options.settings,
+    body: request.body,
+    contentType: request.contentType,
+    accept: request.accept,
+    customAttributes: request.customAttributes,
+    requestId: request.requestId,
+    warm,
+  });
+  // Load the threads' model copy now, so that readiness means every copy is loaded.
+  const warmed = await pool.run(
+    task(
+      {
+        body: Buffer.alloc(0),
+        contentType: undefined,
+        accept: undefined,
+        customAttributes: undefined,
+        requestId: 'warm-up',
+      },
+      true,
+    ),
+  );
+  if ('fault' in warmed) {
+    await pool.destroy();
+    throw new Error(`the model failed to load on a worker thread: ${warmed.fault}`);
+  }
   return {
     kind: inline.kind,
     async invoke(request: InvocationRequest) {
       if (request.body.length < minBytes) return inline.invoke(request);
-      const result = await pool.run(
-        {
-          modelDir: options.modelDir,
-          settings: options.settings,
-          body: request.body,
-          contentType: request.contentType,
-          accept: request.accept,
-          customAttributes: request.customAttributes,
-          requestId: request.requestId,
-        },
-        { signal: request.signal },
-      );
+      const result = await pool.run(task(request), { signal: request.signal });
       if ('ok' in result) return result.ok;
+      if ('warmed' in result) throw new Error('worker thread: unexpected warm-up answer');
       if ('status' in result) throw new HttpError(result.status, result.message);
       throw new Error(`worker thread: ${result.fault}`);
     },
