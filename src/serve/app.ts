@@ -162,9 +162,10 @@ export function createApp(options: AppOptions): SmkitApp {
     }
     const model = handler;
     inFlight++;
-    const controller = new AbortController();
+    // Created on first use: most handlers never look at the signal, and it costs a few microseconds.
+    let controller: AbortController | undefined;
     const timer = setTimeout(() => {
-      controller.abort(new Error('timeout'));
+      controller?.abort(new Error('timeout'));
       log.warn({ requestId, timeoutSeconds: settings.timeoutSeconds }, 'invocation timed out');
       sendJson(
         res,
@@ -177,7 +178,7 @@ export function createApp(options: AppOptions): SmkitApp {
       );
     }, timeoutMs);
     const onClose = (): void => {
-      if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+      if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
     res.once('close', onClose);
     try {
@@ -189,7 +190,10 @@ export function createApp(options: AppOptions): SmkitApp {
         accept: acceptsAnything(accept) ? settings.defaultAccept : accept,
         customAttributes: req.headers['x-amzn-sagemaker-custom-attributes'] as string | undefined,
         requestId,
-        signal: controller.signal,
+        get signal() {
+          controller ??= new AbortController();
+          return controller.signal;
+        },
       });
       if (!res.headersSent && !res.writableEnded) {
         const payload = answer.body;

@@ -21,6 +21,12 @@ export interface ModelKind {
   readonly order: number;
   /** The files that mark this kind, for the "no model found" message (`model.onnx`). */
   readonly marker: string;
+  /**
+   * Large requests may run on worker threads, each loading its own copy of the model (see `pool.ts`).
+   * Say yes when inference blocks the thread for long (onnxruntime, big JS loops) and the model is small
+   * enough to hold twice per process.
+   */
+  readonly offThread?: boolean;
   detect(modelDir: string, context: LoadContext): Promise<boolean>;
   load(modelDir: string, context: LoadContext): Promise<ModelHandler>;
 }
@@ -50,16 +56,20 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/**
- * Finds what kind of model `modelDir` holds and loads it. A TensorFlow SavedModel and an empty
- * directory fail with a message that lists what smkit can serve.
- */
+/** Loads the model in `modelDir` with the first kind that detects it (see `detectModelKind`). */
 export async function loadModel(modelDir: string, context: LoadContext): Promise<ModelHandler> {
+  const kind = await detectModelKind(modelDir, context);
+  context.log.info({ kind: kind.name, modelDir }, 'loading model');
+  return kind.load(modelDir, context);
+}
+
+/**
+ * Finds what kind of model `modelDir` holds. A TensorFlow SavedModel and an empty directory fail with a
+ * message that lists what smkit can serve.
+ */
+export async function detectModelKind(modelDir: string, context: LoadContext): Promise<ModelKind> {
   for (const kind of kinds) {
-    if (await kind.detect(modelDir, context)) {
-      context.log.info({ kind: kind.name, modelDir }, 'loading model');
-      return kind.load(modelDir, context);
-    }
+    if (await kind.detect(modelDir, context)) return kind;
   }
   const markers = kinds.map((k) => k.marker);
   const expected =

@@ -1,4 +1,3 @@
-import '../../algorithms/index.js';
 import { registerModelKind } from './detect.js';
 import { builtinModelKind } from './handlers/builtin.js';
 import { onnxModelKind, tfjsModelKind } from './handlers/kinds.js';

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { decodeNpy as decodeNpyFile, encodeNpy } from '../../src/io/npy.js';
 import { splitRecordIO } from '../../src/io/recordio.js';
 import { decodeRecord, encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
 import { loadModel } from '../../src/serve/detect.js';
@@ -87,6 +88,8 @@ describe('k-means model_algo-1: every request codec', () => {
     ['application/json', JSON.stringify(ROW)],
     ['application/jsonlines', `${JSON.stringify({ features: ROW })}\n`],
     ['application/x-recordio-protobuf', recordio([ROW])],
+    ['application/x-npy', encodeNpy({ dtype: 'float32', shape: [1, 4], data: Float32Array.from(ROW) })],
+    ['application/x-npy', encodeNpy({ dtype: 'float64', shape: [4], data: Float64Array.from(ROW) })],
   ])('%s %#', async (contentType, body) => {
     const reply = await request(kmeans.url, { headers: { 'Content-Type': contentType }, body });
     expect(reply.status).toBe(200);
@@ -139,12 +142,56 @@ describe('k-means model_algo-1: every response codec', () => {
     ]);
   });
 
+  test('Accept application/x-npy: rows x (cluster, distance) float32', async () => {
+    const reply = await request(kmeans.url, {
+      headers: { 'Content-Type': 'text/csv', Accept: 'application/x-npy' },
+      body,
+    });
+    expect(reply.headers['content-type']).toBe('application/x-npy');
+    const array = decodeNpyFile(reply.body);
+    expect(array.shape).toEqual([2, 2]);
+    expect([...array.data]).toEqual([1, Math.fround(17.124544143676758), 2, 0]);
+  });
+
   test('q-values and wildcards pick the best offer', async () => {
     const ask = (accept: string) =>
       request(kmeans.url, { headers: { 'Content-Type': 'text/csv', Accept: accept }, body: '1,2,3,4' });
     expect((await ask('application/json;q=0.2, text/csv;q=0.9')).headers['content-type']).toBe('text/csv');
     expect((await ask('text/*')).headers['content-type']).toBe('text/csv');
     expect((await ask('image/png, */*;q=0.1')).headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('batch transform: MULTI_RECORD bodies of N records give N answers in order', () => {
+  const rows = Array.from({ length: 1000 }, (_, i) => (i % 2 ? [1, 2, 3, 4] : [10, 10, 10, i % 3 ? 10 : 11]));
+  const expected = rows.map((_, i) => (i % 2 ? 2 : 1));
+  test.each([
+    [
+      'text/csv',
+      (b: Buffer) =>
+        b
+          .toString()
+          .trimEnd()
+          .split('\n')
+          .map((l) => Number(l.split(',')[0])),
+    ],
+    [
+      'application/jsonlines',
+      (b: Buffer) =>
+        b
+          .toString()
+          .trimEnd()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { closest_cluster: number }).closest_cluster),
+    ],
+    ['application/x-recordio-protobuf', (b: Buffer) => labels(b).map((r) => r['closest_cluster']![0]!)],
+  ])('%s', async (accept, clusters) => {
+    const reply = await request(kmeans.url, {
+      headers: { 'Content-Type': 'text/csv; label_size=1', Accept: accept },
+      body: rows.map((r) => `7,${r.join(',')}`).join('\n'),
+    });
+    expect(reply.status).toBe(200);
+    expect(clusters(reply.body)).toEqual(expected);
   });
 });
 
@@ -215,6 +262,7 @@ describe('bad requests: 4xx JSON naming what is wrong', () => {
       'line 2: not valid JSON',
     ],
     [{ 'Content-Type': 'application/x-recordio-protobuf' }, Buffer.from([1, 2, 3]), 400, 'request body'],
+    [{ 'Content-Type': 'application/x-npy' }, Buffer.from('not numpy'), 400, 'is not an NPY file'],
   ])('%j %s -> %i', async (headers, body, status, message) => {
     const reply = await request(kmeans.url, { headers, body });
     expect(reply.status).toBe(status);

@@ -2,6 +2,7 @@ import { UnsupportedMediaType } from '../../util/errors.js';
 import { negotiate, parseMediaType, type MediaType } from '../negotiate.js';
 import { decodeCsv } from './csv.js';
 import { decodeJson, decodeJsonLines } from './json.js';
+import { decodeNpy, encodeNpyOutput } from './npy.js';
 import { decodeRecordIOProtobuf, encodeRecordIOProtobuf } from './recordio-protobuf.js';
 import { encodeCsv, encodeJson, encodeJsonLines } from './text-encoders.js';
 import type { DecodedInput, Decoder, EncodeInput, Encoder } from './types.js';
@@ -15,6 +16,7 @@ export const decoders: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
   ['application/jsonlines', decodeJsonLines],
   ['application/x-jsonlines', decodeJsonLines],
   ['application/x-recordio-protobuf', decodeRecordIOProtobuf],
+  ['application/x-npy', decodeNpy],
 ]);
 
 /** Response encoders by media type, in the server's order of preference. */
@@ -23,6 +25,7 @@ export const encoders: ReadonlyMap<string, Encoder> = new Map<string, Encoder>([
   ['application/jsonlines', encodeJsonLines],
   ['text/csv', encodeCsv],
   ['application/x-recordio-protobuf', encodeRecordIOProtobuf],
+  ['application/x-npy', encodeNpyOutput],
 ]);
 
 const decoderTypes = [...decoders.keys()];

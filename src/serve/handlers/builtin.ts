@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import '../../../algorithms/index.js';
 import { findAlgorithm } from '../../../algorithms/registry.js';
 import { decodeNDArrayList } from '../../io/mxnet-ndarray.js';
 import { InputError } from '../../util/errors.js';
@@ -63,6 +64,7 @@ export const builtinModelKind: ModelKind = {
   name: 'builtin',
   order: 10,
   marker: BUILTIN_MODEL_FILE,
+  offThread: true,
   detect: (modelDir) => exists(path.join(modelDir, BUILTIN_MODEL_FILE)),
   load: (modelDir) => loadBuiltinModel(modelDir),
 };
