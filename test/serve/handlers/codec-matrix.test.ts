@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeRecord, encodeDenseRecords } from '../../../src/io/recordio-protobuf.js';
+import { decodeNpy, encodeNpy } from '../../../src/io/npy.js';
 import { splitRecordIO } from '../../../src/io/recordio.js';
 import { fileSystem, initTfjsBackend } from '../../../src/serve/handlers/tfjs.js';
 import { request, type TestServer } from '../helpers.js';
@@ -76,6 +77,7 @@ const BODIES: [string, string | Buffer][] = [
     'application/x-recordio-protobuf',
     encodeDenseRecords({ rows: 2, dim: 3, values: Float32Array.from(ROWS.flat()) }),
   ],
+  ['application/x-npy', encodeNpy({ dtype: 'float64', shape: [2, 3], data: Float64Array.from(ROWS.flat()) })],
 ];
 
 describe.each(KINDS)('%s model', (kind) => {
