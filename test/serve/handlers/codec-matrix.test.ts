@@ -80,6 +80,23 @@ const BODIES: [string, string | Buffer][] = [
   ['application/x-npy', encodeNpy({ dtype: 'float64', shape: [2, 3], data: Float64Array.from(ROWS.flat()) })],
 ];
 
+test('a TF.js model answers a 64 KiB+ body from the worker-thread pool like the inline one', async () => {
+  const pooled = await serveModel(path.join(root, 'tfjs'), {}, { pool: true });
+  try {
+    const rows = 12000;
+    const body = '1,2,3\n0,0,0\n'.repeat(rows / 2);
+    expect(body.length).toBeGreaterThanOrEqual(64 * 1024);
+    const reply = await request(pooled.url, {
+      headers: { 'Content-Type': 'text/csv', Accept: 'text/csv' },
+      body,
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('14.5\n0.5\n'.repeat(rows / 2));
+  } finally {
+    await pooled.close();
+  }
+});
+
 describe.each(KINDS)('%s model', (kind) => {
   test.each(BODIES)('Content-Type %s', async (contentType, body) => {
     const reply = await request(servers[kind]!.url, { headers: { 'Content-Type': contentType }, body });
