@@ -57,6 +57,30 @@ function workerFile(): { filename: string; execArgv: string[] } {
   return { filename, execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
 }
 
+/**
+ * Milliseconds per row: the median of the last runs, so one run slowed down by a busy machine does not
+ * send the following small requests to a worker. Undefined until the first run.
+ */
+export class RunCost {
+  readonly #samples: number[] = [];
+  #next = 0;
+
+  constructor(readonly window = 15) {}
+
+  observe(ms: number, rows: number): void {
+    const perRow = ms / Math.max(rows, 1);
+    if (this.#samples.length < this.window) this.#samples.push(perRow);
+    else this.#samples[this.#next] = perRow;
+    this.#next = (this.#next + 1) % this.window;
+  }
+
+  msPerRow(): number | undefined {
+    if (this.#samples.length === 0) return undefined;
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1];
+  }
+}
+
 /** One row of zeros for every input, dynamic dimensions set to 1: the warm-up run. */
 function zeroFeeds(signature: OnnxSignature): NamedTensors {
   const feeds: Record<string, HostTensor> = {};
@@ -95,8 +119,6 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
   if (execution === 'worker') await first.release();
   let pool: Piscina<OnnxTask, OnnxTaskResult> | undefined;
   const stats = { inline: 0, worker: 0 };
-  // Milliseconds per row, smoothed; undefined until a first run, which goes to a worker in auto mode.
-  let msPerRow: number | undefined;
 
   const workers = () => {
     if (!pool) {
@@ -110,9 +132,8 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
     }
     return pool;
   };
-  const observe = (ms: number, rows: number) => {
-    msPerRow = msPerRow === undefined ? ms / rows : 0.8 * msPerRow + (0.2 * ms) / rows;
-  };
+  const cost = new RunCost();
+  const observe = (ms: number, rows: number) => cost.observe(ms, rows);
   if (execution === 'auto') {
     try {
       const feeds = zeroFeeds(signature);
@@ -126,7 +147,8 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
   }
   const goesInline = (rows: number) => {
     if (execution !== 'auto') return execution === 'inline';
-    return msPerRow !== undefined && msPerRow * rows < budget;
+    const perRow = cost.msPerRow();
+    return perRow !== undefined && perRow * rows < budget;
   };
 
   return {
