@@ -55,6 +55,11 @@ export interface CommonSettings {
   /** Python-style numeric log level (`SAGEMAKER_CONTAINER_LOG_LEVEL`, default 20 = info). */
   readonly logLevel: number;
   readonly cpuCount: number;
+  /**
+   * An S3 endpoint other than AWS's (`AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`): moto, MinIO. Both
+   * commands fetch user code from S3 (training's sourcedir, serving's SAGEMAKER_SUBMIT_DIRECTORY).
+   */
+  readonly s3Endpoint: string | undefined;
 }
 
 /** Settings of a training run. */
@@ -65,8 +70,6 @@ export interface TrainingSettings extends CommonSettings {
   /** How long to wait for peer host names to resolve (`SMKIT_HOST_WAIT_SECONDS`, default 900). */
   readonly hostWaitSeconds: number;
   readonly program: string | undefined;
-  /** An S3 endpoint other than AWS's (`AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`): moto, MinIO. */
-  readonly s3Endpoint: string | undefined;
 }
 
 /** Settings of a serving process (real-time or batch). */
@@ -92,6 +95,7 @@ function common(env: Env): CommonSettings {
     region: first(env, ENV.region) ?? first(env, ENV.awsRegion),
     logLevel: logLevel === undefined ? 20 : z.coerce.number().int().parse(logLevel),
     cpuCount: os.availableParallelism(),
+    s3Endpoint: first(env, ENV.s3Endpoint),
   };
 }
 
@@ -105,7 +109,6 @@ export function readTrainingSettings(env: Env): TrainingSettings {
     pipeWaitSeconds: pipe === undefined ? 600 : positiveNumber(ENV.pipeWaitSeconds).parse(pipe),
     hostWaitSeconds: hosts === undefined ? 900 : positiveNumber(ENV.hostWaitSeconds).parse(hosts),
     program: first(env, ENV.program),
-    s3Endpoint: first(env, ENV.s3Endpoint),
   });
 }
 
