@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ServingSettings } from '../contract/index.js';
 import { HttpError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import type { InvocationRequest, ModelHandler } from './handler.js';
 import type { PoolResult, PoolTask } from './pool-worker.js';
 
@@ -11,6 +12,7 @@ import type { PoolResult, PoolTask } from './pool-worker.js';
 export interface WorkerPoolOptions {
   readonly modelDir: string;
   readonly settings: ServingSettings;
+  readonly log?: Logger;
   /** Worker threads in this process (default: cores / serving processes, at least 1). */
   readonly threads?: number;
   /**
@@ -63,6 +65,8 @@ export async function withWorkerPool(
   const worker = await workerFile();
   const pool = new Piscina<PoolTask, PoolResult>({
     filename: worker.filename,
+    // Not the parent's flags: `--input-type`, `--eval` or loaders make no sense in a worker thread.
+    execArgv: [],
     minThreads: 1,
     maxThreads: threads,
     idleTimeout: 60_000,
@@ -76,6 +80,9 @@ export async function withWorkerPool(
     customAttributes: request.customAttributes,
     requestId: request.requestId,
     warm,
+  });
+  pool.on('error', (error: unknown) => {
+    options.log?.error({ err: error }, 'a serving worker thread failed');
   });
   // Load the threads' model copy now, so that readiness means every copy is loaded.
   const warmed = await pool.run(
