@@ -67,9 +67,11 @@ export async function withWorkerPool(
     filename: worker.filename,
     // Not the parent's flags: `--input-type`, `--eval` or loaders make no sense in a worker thread.
     execArgv: [],
-    minThreads: 1,
+    // A fixed set of threads, never recycled: onnxruntime-node aborts the whole process when it is loaded
+    // a second time in a process, so a thread must never be replaced.
+    minThreads: threads,
     maxThreads: threads,
-    idleTimeout: 60_000,
+    idleTimeout: Number.POSITIVE_INFINITY,
   });
   const task = (request: Omit<InvocationRequest, 'signal'>, warm = false): PoolTask => ({
     modelDir: options.modelDir,
@@ -105,7 +107,9 @@ export async function withWorkerPool(
     kind: inline.kind,
     async invoke(request: InvocationRequest) {
       if (request.body.length < minBytes) return inline.invoke(request);
-      const result = await pool.run(task(request), { signal: request.signal });
+      // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
+      // or abandoned request just has its answer dropped by the app.
+      const result = await pool.run(task(request));
       if ('ok' in result) return result.ok;
       if ('warmed' in result) throw new Error('worker thread: unexpected warm-up answer');
       if ('status' in result) throw new HttpError(result.status, result.message);
