@@ -347,6 +347,9 @@ async function main(): Promise<void> {
             workers: WORKERS,
             connections: CONNECTIONS,
             seconds: SECONDS,
+            rounds: ROUNDS,
+            // The machine is shared: 1-, 5- and 15-minute load averages at the end of the run.
+            loadAverage: os.loadavg(),
           },
           results,
           pingUnderLoad,

@@ -30,6 +30,12 @@ export interface AppOptions {
   readonly logPings?: boolean;
 }
 
+/** An invocation in flight, expired by the sweep timer after SAGEMAKER_MODEL_SERVER_TIMEOUT. */
+interface Pending {
+  readonly deadline: number;
+  expire(): void;
+}
+
 /** Readiness of the model: `loading` and `failed` answer /ping with 503. */
 export type ModelState = 'loading' | 'ready' | 'failed';
 
@@ -98,6 +104,24 @@ export function createApp(options: AppOptions): SmkitApp {
   let inFlight = 0;
   let closed = false;
   const timeoutMs = settings.timeoutSeconds * 1000;
+  // Request ids: a random per-process prefix and a counter, unique across the cluster's processes.
+  const idPrefix = randomUUID().slice(0, 8);
+  let requests = 0;
+  // One sweep timer for all in-flight deadlines instead of a timer per request.
+  const deadlines = new Set<Pending>();
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const pending of deadlines) {
+        if (pending.deadline <= now) {
+          deadlines.delete(pending);
+          pending.expire();
+        }
+      }
+    },
+    Math.min(250, Math.max(10, timeoutMs / 10)),
+  );
+  sweep.unref();
 
   if (!handler && !options.loadHandler) throw new Error('createApp needs a handler or a loadHandler');
   const loaded = (async () => {
@@ -147,7 +171,7 @@ export function createApp(options: AppOptions): SmkitApp {
 
   async function invocations(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const requestId = randomUUID();
+    const requestId = `${idPrefix}-${(++requests).toString(36)}`;
     if (state !== 'ready' || !handler || closed) {
       sendJson(
         res,
@@ -162,25 +186,28 @@ export function createApp(options: AppOptions): SmkitApp {
     }
     const model = handler;
     inFlight++;
-    // Created on first use: most handlers never look at the signal, and it costs a few microseconds.
+    // Created on first use: most handlers never look at the signal.
     let controller: AbortController | undefined;
-    const timer = setTimeout(() => {
-      controller?.abort(new Error('timeout'));
-      log.warn({ requestId, timeoutSeconds: settings.timeoutSeconds }, 'invocation timed out');
-      sendJson(
-        res,
-        504,
-        errorBody(
-          504,
-          `the model did not answer within ${settings.timeoutSeconds} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)`,
-          requestId,
-        ),
-      );
-    }, timeoutMs);
     const onClose = (): void => {
       if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
-    res.once('close', onClose);
+    const pending: Pending = {
+      deadline: started + timeoutMs,
+      expire() {
+        controller?.abort(new Error('timeout'));
+        log.warn({ requestId, timeoutSeconds: settings.timeoutSeconds }, 'invocation timed out');
+        sendJson(
+          res,
+          504,
+          errorBody(
+            504,
+            `the model did not answer within ${settings.timeoutSeconds} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)`,
+            requestId,
+          ),
+        );
+      },
+    };
+    deadlines.add(pending);
     try {
       const body = await readBody(req, settings.maxPayloadBytes);
       const accept = req.headers.accept;
@@ -191,7 +218,10 @@ export function createApp(options: AppOptions): SmkitApp {
         customAttributes: req.headers['x-amzn-sagemaker-custom-attributes'] as string | undefined,
         requestId,
         get signal() {
-          controller ??= new AbortController();
+          if (!controller) {
+            controller = new AbortController();
+            res.once('close', onClose);
+          }
           return controller.signal;
         },
       });
@@ -213,8 +243,8 @@ export function createApp(options: AppOptions): SmkitApp {
     } catch (error) {
       fail(res, error, requestId, started);
     } finally {
-      clearTimeout(timer);
-      res.off('close', onClose);
+      deadlines.delete(pending);
+      if (controller) res.off('close', onClose);
       inFlight--;
     }
   }
@@ -267,6 +297,7 @@ export function createApp(options: AppOptions): SmkitApp {
     inFlight: () => inFlight,
     async close() {
       closed = true;
+      clearInterval(sweep);
       await loaded;
       await handler?.close?.();
     },

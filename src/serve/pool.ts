@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ServingSettings } from '../contract/index.js';
 import { HttpError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import type { InvocationRequest, ModelHandler } from './handler.js';
 import type { PoolResult, PoolTask } from './pool-worker.js';
 
@@ -11,6 +12,7 @@ import type { PoolResult, PoolTask } from './pool-worker.js';
 export interface WorkerPoolOptions {
   readonly modelDir: string;
   readonly settings: ServingSettings;
+  readonly log?: Logger;
   /** Worker threads in this process (default: cores / serving processes, at least 1). */
   readonly threads?: number;
   /**
@@ -63,9 +65,13 @@ export async function withWorkerPool(
   const worker = await workerFile();
   const pool = new Piscina<PoolTask, PoolResult>({
     filename: worker.filename,
-    minThreads: 1,
+    // Not the parent's flags: `--input-type`, `--eval` or loaders make no sense in a worker thread.
+    execArgv: [],
+    // A fixed set of threads, never recycled: onnxruntime-node aborts the whole process when it is loaded
+    // a second time in a process, so a thread must never be replaced.
+    minThreads: threads,
     maxThreads: threads,
-    idleTimeout: 60_000,
+    idleTimeout: Number.POSITIVE_INFINITY,
   });
   const task = (request: Omit<InvocationRequest, 'signal'>, warm = false): PoolTask => ({
     modelDir: options.modelDir,
@@ -76,6 +82,9 @@ export async function withWorkerPool(
     customAttributes: request.customAttributes,
     requestId: request.requestId,
     warm,
+  });
+  pool.on('error', (error: unknown) => {
+    options.log?.error({ err: error }, 'a serving worker thread failed');
   });
   // Load the threads' model copy now, so that readiness means every copy is loaded.
   const warmed = await pool.run(
@@ -98,7 +107,9 @@ export async function withWorkerPool(
     kind: inline.kind,
     async invoke(request: InvocationRequest) {
       if (request.body.length < minBytes) return inline.invoke(request);
-      const result = await pool.run(task(request), { signal: request.signal });
+      // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
+      // or abandoned request just has its answer dropped by the app.
+      const result = await pool.run(task(request));
       if ('ok' in result) return result.ok;
       if ('warmed' in result) throw new Error('worker thread: unexpected warm-up answer');
       if ('status' in result) throw new HttpError(result.status, result.message);

@@ -16,7 +16,9 @@ export async function loadServingModel(modelDir: string, context: LoadContext): 
   const kind = await detectModelKind(modelDir, context);
   context.log.info({ kind: kind.name, modelDir }, 'loading model');
   const handler = await kind.load(modelDir, context);
-  return kind.offThread ? withWorkerPool(handler, { modelDir, settings: context.settings }) : handler;
+  return kind.offThread
+    ? withWorkerPool(handler, { modelDir, settings: context.settings, log: context.log })
+    : handler;
 }
 
 /**

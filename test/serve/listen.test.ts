@@ -67,7 +67,7 @@ test('smkit serve: SAGEMAKER_BASE_DIR/model on SAGEMAKER_BIND_TO_PORT, exits 0 o
   try {
     const url = `http://127.0.0.1:${port}`;
     let ping = 0;
-    for (let i = 0; i < 200 && ping !== 200; i++) {
+    for (let i = 0; i < 900 && ping !== 200; i++) {
       ping = await request(url, { method: 'GET', path: '/ping' }).then(
         (r) => r.status,
         () => 0,
@@ -99,4 +99,4 @@ test('smkit serve: SAGEMAKER_BASE_DIR/model on SAGEMAKER_BIND_TO_PORT, exits 0 o
     child.kill('SIGKILL');
     await rm(base, { recursive: true, force: true });
   }
-}, 60_000);
+}, 120_000);
