@@ -11,7 +11,7 @@ import { InputError } from '../../src/util/errors.js';
 import type { Algorithm, TrainContext } from '../types.js';
 import { type KMeansHyperparameters, KMeansHyperparametersSchema } from './hyperparameters.js';
 import type { Assigner } from './math/assign.js';
-import { localLloyd } from './math/lloyd.js';
+import { localLloyd, localLloydTrials } from './math/lloyd.js';
 import { createOnnxAssigner } from './math/onnx-assigner.js';
 import { SquaredDistanceScore } from './math/score.js';
 import { type KMeansModel, createPredictor, readModelDir, writeModelFiles } from './model.js';
@@ -77,7 +77,10 @@ async function reduceCenters(
       maxIter: hp.local_lloyd_max_iter,
       tol: hp.local_lloyd_tol,
       initMethod: hp.local_lloyd_init_method,
-      trials: hp.local_lloyd_num_trials,
+      trials:
+        hp.local_lloyd_num_trials === 'auto'
+          ? localLloydTrials(count, hp.k, merged.dim)
+          : hp.local_lloyd_num_trials,
       seed: SEED,
     },
     assigner,

@@ -186,3 +186,61 @@ export function mergeSummaries(summaries: readonly ShardSummary[]): ShardSummary
   });
   return { dim, centers, weights, records, epochLosses };
 }
+
+/** Options of `lloydPass`. */
+export interface LloydPassOptions {
+  readonly open: () => RecordStream;
+  readonly channel: string;
+  readonly dim: number;
+  /** k x dim centroids to start from. */
+  readonly centroids: Float32Array;
+  readonly assigner: Assigner;
+  readonly signal?: AbortSignal;
+}
+
+/** The result of one Lloyd pass over the data. */
+export interface LloydPassResult {
+  /** The means of the records assigned to each centroid (a centroid without records stays put). */
+  readonly centroids: Float32Array;
+  /** Records per centroid. */
+  readonly counts: Float64Array;
+  /** Mean squared distance of the records to the centroids the pass started from. */
+  readonly msd: number;
+  readonly records: number;
+}
+
+/**
+ * One streaming Lloyd iteration over a channel: assign every record to its nearest centroid and move
+ * each centroid to the mean of its records. Memory is O(k x dim + one batch).
+ */
+export async function lloydPass(options: LloydPassOptions): Promise<LloydPassResult> {
+  const { dim, centroids, assigner } = options;
+  const k = centroids.length / dim;
+  const sums = new Float64Array(k * dim);
+  const counts = new Float64Array(k);
+  let loss = 0;
+  let records = 0;
+  for await (const batch of options.open()) {
+    options.signal?.throwIfAborted();
+    if (batch.rows === 0) continue;
+    checkBatch(batch, options.channel, dim, records);
+    const { labels, distances } = await assigner.assign(batch.values, batch.rows, centroids, k, dim);
+    const values = batch.values;
+    for (let i = 0; i < batch.rows; i++) {
+      const j = labels[i]!;
+      loss += distances[i]!;
+      counts[j]! += 1;
+      const base = i * dim;
+      const target = j * dim;
+      for (let t = 0; t < dim; t++) sums[target + t]! += values[base + t]!;
+    }
+    records += batch.rows;
+  }
+  const next = Float32Array.from(centroids);
+  for (let j = 0; j < k; j++) {
+    const n = counts[j]!;
+    if (n === 0) continue;
+    for (let t = 0; t < dim; t++) next[j * dim + t] = sums[j * dim + t]! / n;
+  }
+  return { centroids: next, counts, msd: records ? loss / records : Number.NaN, records };
+}
