@@ -256,10 +256,18 @@ async function main(): Promise<void> {
   let rss: Record<string, unknown> | undefined;
   const rssGb = Number(args['rss-gb']);
   if (rssGb > 0) {
-    const bytesPerRow = 7.5 * DIM;
-    const rows = Math.round((rssGb * 1e9) / bytesPerRow);
-    const big = path.join(DIR, `blobs-${rows}x${DIM}-c${TRUE_CENTERS}-s${seed}.csv`);
-    writeCsv(big, rows, DIM, seed);
+    // The base file repeated: memory does not depend on the values, and this takes seconds, not minutes.
+    const copies = Math.ceil((rssGb * 1e9) / statSync(csv).size);
+    const rows = copies * ROWS;
+    const big = path.join(DIR, `blobs-${ROWS}x${DIM}-c${TRUE_CENTERS}-s${seed}-x${copies}.csv`);
+    if (!existsSync(big)) {
+      execFileSync('sh', [
+        '-c',
+        `for i in $(seq ${copies}); do cat "$0"; done > "$1.tmp" && mv "$1.tmp" "$1"`,
+        csv,
+        big,
+      ]);
+    }
     const job = runSmkitJob('rss', big, { feature_dim: String(DIM), k: '10' });
     rss = {
       csv_gb: round(statSync(big).size / 1e9, 3),

@@ -191,6 +191,41 @@ describe('k-means training (in-memory channels)', () => {
   });
 });
 
+describe('k-means on several hosts (ShardedByS3Key)', () => {
+  it('the leader merges every shard into one model within 2% of the single-host MSD; workers write nothing', async () => {
+    const dim = 8;
+    const values = blobs(12_000, dim, 6, 11);
+    const half = 6000 * dim;
+    // Loopback IP literals as host names: the exchange listens on the leader's address.
+    const octet = 10 + Math.floor(Math.random() * 200);
+    const hosts = [`127.0.${octet}.1`, `127.0.${octet}.2`];
+    const hp = { feature_dim: String(dim), k: '6', mini_batch_size: '500' };
+    const shard = (i: number) =>
+      arrayChannels({ train: { values: values.slice(i * half, (i + 1) * half), dim } });
+    const jobs = hosts.map((current, i) =>
+      trainContext(KMeansHyperparametersSchema, hp, shard(i), undefined, { hosts, current }),
+    );
+    await Promise.all(jobs.map((job) => kmeans.train(job.context)));
+    const [leader, worker] = jobs as [(typeof jobs)[0], (typeof jobs)[0]];
+    expect(readdirSync(leader.context.paths.model).sort()).toEqual([
+      'model.json',
+      'model.onnx',
+      'model_algo-1',
+    ]);
+    expect(existsSync(worker.context.paths.model) ? readdirSync(worker.context.paths.model) : []).toEqual([]);
+    expect(
+      leader.lines.some((l) => l.startsWith(`#quality_metric: host=${hosts[0]}, train msd <loss>=`)),
+    ).toBe(true);
+    expect(worker.lines.some((l) => l.startsWith('#quality_metric'))).toBe(false);
+    expect(worker.lines).toContain(`#progress_metric: host=${hosts[1]}, completed 100 % of epochs`);
+
+    const single = await trainOn(hp, { train: { values, dim } });
+    const merged = await dataMsd(leader.context.paths.model, values, dim);
+    const alone = await dataMsd(single.context.paths.model, values, dim);
+    expect(merged / alone).toBeLessThanOrEqual(1.02);
+  });
+});
+
 describe('k-means bad input: clear InputError, no model written', () => {
   const base = { feature_dim: '2', k: '2' };
   it.each([
