@@ -1,7 +1,7 @@
 import type { RecordBatch, RecordStream } from '../../src/io/records.js';
 import { InputError } from '../../src/util/errors.js';
 import type { KMeansHyperparameters } from './hyperparameters.js';
-import type { Assigner } from './math/assign.js';
+import { type Assigner, accumulateAssignment } from './math/assign.js';
 import { createRandom } from './math/random.js';
 import { RowReservoir } from './math/sample.js';
 import { WebScaleKMeans } from './math/web-scale.js';
@@ -224,16 +224,8 @@ export async function lloydPass(options: LloydPassOptions): Promise<LloydPassRes
     options.signal?.throwIfAborted();
     if (batch.rows === 0) continue;
     checkBatch(batch, options.channel, dim, records);
-    const { labels, distances } = await assigner.assign(batch.values, batch.rows, centroids, k, dim);
-    const values = batch.values;
-    for (let i = 0; i < batch.rows; i++) {
-      const j = labels[i]!;
-      loss += distances[i]!;
-      counts[j]! += 1;
-      const base = i * dim;
-      const target = j * dim;
-      for (let t = 0; t < dim; t++) sums[target + t]! += values[base + t]!;
-    }
+    const assignment = await assigner.assign(batch.values, batch.rows, centroids, k, dim);
+    loss += accumulateAssignment(batch.values, batch.rows, dim, assignment, sums, counts);
     records += batch.rows;
   }
   const next = Float32Array.from(centroids);
