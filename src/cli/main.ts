@@ -10,6 +10,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError();
 
   // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  program
+    .command('train')
+    .description(
+      'run the training job under SAGEMAKER_BASE_DIR (default /opt/ml): a user script (sagemaker_program) ' +
+        'or a built-in algorithm (smkit_algorithm / SMKIT_ALGORITHM); exits non-zero with output/failure on failure',
+    )
+    .action(async () => {
+      // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      const { runTrainingJob } = await import('../train/runner.js');
+      process.exit(await runTrainingJob({ env: process.env }));
+    });
 
   await program.parseAsync([...argv]);
 }
