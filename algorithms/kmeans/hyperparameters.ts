@@ -156,11 +156,7 @@ export const KMeansHyperparametersSchema: z.ZodType<KMeansHyperparameters, Recor
       const given = Object.hasOwn(raw, name) ? raw[name] : undefined;
       const text = given ?? field.default;
       if (text === undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: [name],
-          message: `Missing required hyperparameter: ${name}`,
-        });
+        context.addIssue({ code: 'custom', message: `Missing required hyperparameter: ${name}` });
         failed = true;
         continue;
       }
@@ -168,7 +164,8 @@ export const KMeansHyperparametersSchema: z.ZodType<KMeansHyperparameters, Recor
         values[name] = field.parse(name, text);
       } catch (error) {
         if (!(error instanceof HyperparameterError)) throw error;
-        context.addIssue({ code: 'custom', path: [name], message: error.message });
+        // No issue path: the message already names the key and the value, and callers print it as is.
+        context.addIssue({ code: 'custom', message: error.message });
         failed = true;
       }
     }
