@@ -16,15 +16,14 @@ export interface KMeansHyperparameters {
   readonly local_lloyd_max_iter: number;
   readonly local_lloyd_tol: number;
   readonly local_lloyd_init_method: 'random' | 'kmeans++';
-  /** `auto` evaluates to 10 (SageMaker logs ten local attempts). */
-  readonly local_lloyd_num_trials: number;
+  /** `auto`: at least 10 (what SageMaker logs), more when the reduction is cheap (see `localLloydTrials`). */
+  readonly local_lloyd_num_trials: number | 'auto';
   readonly half_life_time_size: number;
   readonly eval_metrics: readonly KMeansEvalMetric[];
   readonly force_dense: boolean;
 }
 
 const AUTO_EXTRA_CENTER_FACTOR = 10;
-const AUTO_LOCAL_LLOYD_NUM_TRIALS = 10;
 
 type Parse<T> = (key: string, raw: string) => T;
 
@@ -44,7 +43,9 @@ function plain(raw: string): string {
 
 class HyperparameterError extends Error {}
 
-function integer(min: number, options: { auto?: number } = {}): Parse<number> {
+function integer(min: number): Parse<number>;
+function integer<A extends number | 'auto'>(min: number, options: { auto: A }): Parse<number | A>;
+function integer(min: number, options: { auto?: number | 'auto' } = {}): Parse<number | 'auto'> {
   return (key, raw) => {
     const text = plain(raw);
     if (options.auto !== undefined && text === 'auto') return options.auto;
@@ -120,7 +121,7 @@ const FIELDS: { readonly [K in keyof KMeansHyperparameters]: Field<KMeansHyperpa
   local_lloyd_max_iter: { parse: integer(1), default: '300' },
   local_lloyd_tol: { parse: fraction(), default: '0.0001' },
   local_lloyd_init_method: { parse: oneOf(['random', 'kmeans++'] as const), default: 'kmeans++' },
-  local_lloyd_num_trials: { parse: integer(1, { auto: AUTO_LOCAL_LLOYD_NUM_TRIALS }), default: 'auto' },
+  local_lloyd_num_trials: { parse: integer(1, { auto: 'auto' as const }), default: 'auto' },
   half_life_time_size: { parse: integer(0), default: '0' },
   eval_metrics: { parse: evalMetrics, default: '["msd"]' },
   force_dense: { parse: boolean, default: 'true' },
@@ -155,11 +156,7 @@ export const KMeansHyperparametersSchema: z.ZodType<KMeansHyperparameters, Recor
       const given = Object.hasOwn(raw, name) ? raw[name] : undefined;
       const text = given ?? field.default;
       if (text === undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: [name],
-          message: `Missing required hyperparameter: ${name}`,
-        });
+        context.addIssue({ code: 'custom', message: `Missing required hyperparameter: ${name}` });
         failed = true;
         continue;
       }
@@ -167,7 +164,8 @@ export const KMeansHyperparametersSchema: z.ZodType<KMeansHyperparameters, Recor
         values[name] = field.parse(name, text);
       } catch (error) {
         if (!(error instanceof HyperparameterError)) throw error;
-        context.addIssue({ code: 'custom', path: [name], message: error.message });
+        // No issue path: the message already names the key and the value, and callers print it as is.
+        context.addIssue({ code: 'custom', message: error.message });
         failed = true;
       }
     }

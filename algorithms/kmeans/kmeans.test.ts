@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
+import { createChannels } from '../../src/train/channels.js';
 import { arrayChannels, readLabelledCsv, trainContext } from '../../test/support/train-context.js';
 import { kmeans } from './index.js';
 import { KMeansHyperparametersSchema } from './hyperparameters.js';
@@ -58,13 +61,40 @@ function blobs(rows: number, dim: number, centers: number, seed: number): Float3
 }
 
 describe('k-means training (in-memory channels)', () => {
-  it('reproduces the seed tutorial: iris 112/38, k=3', async () => {
+  it('reproduces the seed tutorial: iris 112/38, k=3, RecordIO training data without ContentType, CSV test', async () => {
     const train = readLabelledCsv(path.join(IRIS, 'iris_train.csv'), 0);
     const test = readLabelledCsv(path.join(IRIS, 'iris_test.csv'), 0);
-    const job = await trainOn(
-      { feature_dim: '4', k: '3', force_dense: 'True', eval_metrics: '["msd","ssd"]' },
-      { train, test },
+    const base = mkdtempSync(path.join(tmpdir(), 'kmeans-iris-'));
+    mkdirSync(path.join(base, 'input/data/train'), { recursive: true });
+    mkdirSync(path.join(base, 'input/data/test'), { recursive: true });
+    const recordio = encodeDenseRecords({ rows: train.rows, dim: 4, values: train.values });
+    expect(recordio.length).toBe(4480); // what the SDK's record_set() uploads for these rows
+    writeFileSync(path.join(base, 'input/data/train/matrix_0.pbr'), recordio);
+    const csv = Array.from({ length: test.rows }, (_, i) =>
+      Array.from(test.values.subarray(i * 4, i * 4 + 4)).join(','),
     );
+    writeFileSync(path.join(base, 'input/data/test/iris_test.csv'), `${csv.join('\n')}\n`);
+    const job = trainContext(
+      KMeansHyperparametersSchema,
+      { feature_dim: '4', k: '3', force_dense: 'True', eval_metrics: '["msd","ssd"]' },
+      arrayChannels({}),
+      base,
+    );
+    const channels = createChannels({
+      paths: job.context.paths,
+      inputDataConfig: {
+        train: { TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key', RecordWrapperType: 'None' },
+        test: {
+          ContentType: 'text/csv',
+          TrainingInputMode: 'File',
+          S3DistributionType: 'FullyReplicated',
+          RecordWrapperType: 'None',
+        },
+      },
+      settings: job.context.settings,
+      log: pino({ level: 'silent' }),
+    });
+    await kmeans.train({ ...job.context, channels });
     const { lines, context } = job;
     expect(readdirSync(context.paths.model).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
     const metric = (re: RegExp) => Number(lines.map((l) => re.exec(l)?.[1]).find((v) => v !== undefined));
@@ -137,7 +167,7 @@ describe('k-means training (in-memory channels)', () => {
       '#progress_metric: host=algo-1, completed 66.667 % of epochs',
       '#progress_metric: host=algo-1, completed 100 % of epochs',
     ]);
-  });
+  }, 120_000); // sklearn's ten inits take long on a busy machine
 
   it('model.onnx gives the predictor outputs (closest_cluster float, Euclidean distance)', async () => {
     const values = blobs(3000, 6, 5, 9);
@@ -158,6 +188,41 @@ describe('k-means training (in-memory channels)', () => {
     expected.columns['distance_to_cluster']!.forEach((d, i) => {
       expect(Math.abs(onnxDistances[i]! - d)).toBeLessThan(1e-3 * Math.max(1, d));
     });
+  });
+});
+
+describe('k-means on several hosts (ShardedByS3Key)', () => {
+  it('the leader merges every shard into one model within 2% of the single-host MSD; workers write nothing', async () => {
+    const dim = 8;
+    const values = blobs(12_000, dim, 6, 11);
+    const half = 6000 * dim;
+    // Loopback IP literals as host names: the exchange listens on the leader's address.
+    const octet = 10 + Math.floor(Math.random() * 200);
+    const hosts = [`127.0.${octet}.1`, `127.0.${octet}.2`];
+    const hp = { feature_dim: String(dim), k: '6', mini_batch_size: '500' };
+    const shard = (i: number) =>
+      arrayChannels({ train: { values: values.slice(i * half, (i + 1) * half), dim } });
+    const jobs = hosts.map((current, i) =>
+      trainContext(KMeansHyperparametersSchema, hp, shard(i), undefined, { hosts, current }),
+    );
+    await Promise.all(jobs.map((job) => kmeans.train(job.context)));
+    const [leader, worker] = jobs as [(typeof jobs)[0], (typeof jobs)[0]];
+    expect(readdirSync(leader.context.paths.model).sort()).toEqual([
+      'model.json',
+      'model.onnx',
+      'model_algo-1',
+    ]);
+    expect(existsSync(worker.context.paths.model) ? readdirSync(worker.context.paths.model) : []).toEqual([]);
+    expect(
+      leader.lines.some((l) => l.startsWith(`#quality_metric: host=${hosts[0]}, train msd <loss>=`)),
+    ).toBe(true);
+    expect(worker.lines.some((l) => l.startsWith('#quality_metric'))).toBe(false);
+    expect(worker.lines).toContain(`#progress_metric: host=${hosts[1]}, completed 100 % of epochs`);
+
+    const single = await trainOn(hp, { train: { values, dim } });
+    const merged = await dataMsd(leader.context.paths.model, values, dim);
+    const alone = await dataMsd(single.context.paths.model, values, dim);
+    expect(merged / alone).toBeLessThanOrEqual(1.02);
   });
 });
 

@@ -134,3 +134,24 @@ describe('scores', () => {
     expect([score.count, score.ssd, score.msd]).toEqual([4, 12, 3]);
   });
 });
+
+describe('Lloyd pass over a stream', () => {
+  it('moves each centroid to the mean of its records and reports the msd it started from', async () => {
+    const { lloydPass } = await import('./stream.js');
+    const batches = [f32([0, 0, 2, 0]), f32([10, 10, 12, 10, 11, 13])];
+    const result = await lloydPass({
+      open: () =>
+        (async function* () {
+          for (const values of batches) yield { rows: values.length / 2, dim: 2, values };
+        })(),
+      channel: 'train',
+      dim: 2,
+      centroids: f32([0, 0, 10, 10, 100, 100]),
+      assigner: jsAssigner,
+    });
+    expect(Array.from(result.centroids)).toEqual([1, 0, 11, 11, 100, 100]);
+    expect(Array.from(result.counts)).toEqual([2, 3, 0]);
+    expect(result.records).toBe(5);
+    expect(result.msd).toBeCloseTo((0 + 4 + 0 + 4 + 10) / 5, 12);
+  });
+});

@@ -1,7 +1,7 @@
 import type { RecordBatch, RecordStream } from '../../src/io/records.js';
 import { InputError } from '../../src/util/errors.js';
 import type { KMeansHyperparameters } from './hyperparameters.js';
-import type { Assigner } from './math/assign.js';
+import { type Assigner, accumulateAssignment } from './math/assign.js';
 import { createRandom } from './math/random.js';
 import { RowReservoir } from './math/sample.js';
 import { WebScaleKMeans } from './math/web-scale.js';
@@ -185,4 +185,54 @@ export function mergeSummaries(summaries: readonly ShardSummary[]): ShardSummary
     return n ? sum / n : Number.NaN;
   });
   return { dim, centers, weights, records, epochLosses };
+}
+
+/** Options of `lloydPass`. */
+export interface LloydPassOptions {
+  readonly open: () => RecordStream;
+  readonly channel: string;
+  readonly dim: number;
+  /** k x dim centroids to start from. */
+  readonly centroids: Float32Array;
+  readonly assigner: Assigner;
+  readonly signal?: AbortSignal;
+}
+
+/** The result of one Lloyd pass over the data. */
+export interface LloydPassResult {
+  /** The means of the records assigned to each centroid (a centroid without records stays put). */
+  readonly centroids: Float32Array;
+  /** Records per centroid. */
+  readonly counts: Float64Array;
+  /** Mean squared distance of the records to the centroids the pass started from. */
+  readonly msd: number;
+  readonly records: number;
+}
+
+/**
+ * One streaming Lloyd iteration over a channel: assign every record to its nearest centroid and move
+ * each centroid to the mean of its records. Memory is O(k x dim + one batch).
+ */
+export async function lloydPass(options: LloydPassOptions): Promise<LloydPassResult> {
+  const { dim, centroids, assigner } = options;
+  const k = centroids.length / dim;
+  const sums = new Float64Array(k * dim);
+  const counts = new Float64Array(k);
+  let loss = 0;
+  let records = 0;
+  for await (const batch of options.open()) {
+    options.signal?.throwIfAborted();
+    if (batch.rows === 0) continue;
+    checkBatch(batch, options.channel, dim, records);
+    const assignment = await assigner.assign(batch.values, batch.rows, centroids, k, dim);
+    loss += accumulateAssignment(batch.values, batch.rows, dim, assignment, sums, counts);
+    records += batch.rows;
+  }
+  const next = Float32Array.from(centroids);
+  for (let j = 0; j < k; j++) {
+    const n = counts[j]!;
+    if (n === 0) continue;
+    for (let t = 0; t < dim; t++) next[j * dim + t] = sums[j * dim + t]! / n;
+  }
+  return { centroids: next, counts, msd: records ? loss / records : Number.NaN, records };
 }

@@ -64,12 +64,19 @@ export function arrayChannels(
   };
 }
 
-/** A single-host training context rooted in a temp dir, with metric lines captured in `lines`. */
+const SINGLE_HOST_NAMES = { hosts: ['algo-1'], current: 'algo-1' };
+
+/**
+ * A training context rooted in a temp dir, with metric lines captured in `lines`; one host
+ * (`algo-1`) unless `hosts`/`current` are given (use loopback IP literals as host names to test
+ * several hosts in one process).
+ */
 export function trainContext<H>(
   schema: z.ZodType<H, Record<string, string>>,
   hyperparameters: Record<string, string>,
   channels: Channels,
   base = mkdtempSync(path.join(tmpdir(), 'smkit-job-')),
+  hosts: { readonly hosts: string[]; readonly current: string } = SINGLE_HOST_NAMES,
 ): { context: TrainContext<H>; lines: string[]; base: string } {
   const lines: string[] = [];
   const paths = resolvePaths(base);
@@ -79,11 +86,14 @@ export function trainContext<H>(
     settings: readTrainingSettings({}),
     channels,
     cluster: {
-      current: 'algo-1',
-      hosts: ['algo-1'],
-      leader: 'algo-1',
-      isLeader: true,
-      resourceConfig: SINGLE_HOST,
+      current: hosts.current,
+      hosts: hosts.hosts,
+      leader: hosts.hosts[0]!,
+      isLeader: hosts.current === hosts.hosts[0],
+      resourceConfig:
+        hosts === SINGLE_HOST_NAMES
+          ? SINGLE_HOST
+          : { current_host: hosts.current, hosts: hosts.hosts, network_interface_name: 'eth0' },
     },
     metrics: { line: (text) => lines.push(text) },
     log: pino({ level: 'silent' }),

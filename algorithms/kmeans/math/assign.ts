@@ -60,3 +60,28 @@ export const jsAssigner: Assigner = {
   assign: async (points, rows, centers, count, dim) => assignJs(points, rows, centers, count, dim),
   close: async () => {},
 };
+
+/**
+ * Adds each point to the running sum and count of its assigned center; returns the sum of the
+ * points' squared distances. The shared inner step of mini-batch updates and Lloyd passes.
+ */
+export function accumulateAssignment(
+  points: Float32Array,
+  rows: number,
+  dim: number,
+  assignment: Assignment,
+  sums: Float64Array,
+  counts: Float64Array,
+): number {
+  const { labels, distances } = assignment;
+  let squared = 0;
+  for (let i = 0; i < rows; i++) {
+    const j = labels[i]!;
+    squared += distances[i]!;
+    counts[j]! += 1;
+    const base = i * dim;
+    const target = j * dim;
+    for (let t = 0; t < dim; t++) sums[target + t]! += points[base + t]!;
+  }
+  return squared;
+}

@@ -46,7 +46,8 @@ export function randomCenters(
 }
 
 /**
- * k-means++ (Arthur and Vassilvitskii 2007): each next center is a row drawn with probability
+ * k-means++ (Arthur and Vassilvitskii 2007), greedy as in scikit-learn: each next center is the best
+ * (lowest resulting potential) of 2 + ln(count) candidate rows drawn with probability
  * weight x squared distance to the nearest chosen center. Weighted, so it also seeds the local Lloyd.
  */
 export function kmeansPlusPlusCenters(
@@ -58,34 +59,81 @@ export function kmeansPlusPlusCenters(
   weights?: ArrayLike<number>,
 ): Float64Array {
   const centers = new Float64Array(count * dim);
+  const weight = (i: number) => (weights ? weights[i]! : 1);
   const nearest = new Float64Array(rows).fill(Number.POSITIVE_INFINITY);
   const score = new Float64Array(rows);
+  const candidateNearest = new Float64Array(rows);
+  const bestNearest = new Float64Array(rows);
+  const trials = 2 + Math.floor(Math.log(count));
   let totalWeight = 0;
-  for (let i = 0; i < rows; i++) totalWeight += weights ? weights[i]! : 1;
+  for (let i = 0; i < rows; i++) totalWeight += weight(i);
   let first =
     weights && totalWeight > 0 ? weightedChoice(random, weights, totalWeight) : randomInt(random, rows);
   if (first < 0) first = randomInt(random, rows);
   copyRow(points, first, centers, 0, dim);
+  let total = 0;
+  for (let i = 0; i < rows; i++) {
+    nearest[i] = squaredDistance(points, i, centers, 0, dim);
+    score[i] = nearest[i]! * weight(i);
+    total += score[i]!;
+  }
   for (let c = 1; c < count; c++) {
-    const last = (c - 1) * dim;
-    let total = 0;
-    for (let i = 0; i < rows; i++) {
-      let sum = 0;
-      const base = i * dim;
-      for (let t = 0; t < dim; t++) {
-        const diff = points[base + t]! - centers[last + t]!;
-        sum += diff * diff;
-      }
-      if (sum < nearest[i]!) nearest[i] = sum;
-      const s = nearest[i]! * (weights ? weights[i]! : 1);
-      score[i] = s;
-      total += s;
+    if (!(total > 0)) {
+      // All remaining mass sits on chosen centers (duplicates): fall back to a uniform pick.
+      copyRow(points, randomInt(random, rows), centers, c, dim);
+      continue;
     }
-    // All remaining mass sits on chosen centers (duplicates): fall back to a uniform pick.
-    const pick = total > 0 ? weightedChoice(random, score, total) : randomInt(random, rows);
-    copyRow(points, pick < 0 ? randomInt(random, rows) : pick, centers, c, dim);
+    let bestRow = -1;
+    let bestTotal = Number.POSITIVE_INFINITY;
+    for (let trial = 0; trial < trials; trial++) {
+      const candidate = weightedChoice(random, score, total);
+      if (candidate < 0) continue;
+      let candidateTotal = 0;
+      for (let i = 0; i < rows; i++) {
+        const d = Math.min(nearest[i]!, squaredDistanceRows(points, i, candidate, dim));
+        candidateNearest[i] = d;
+        candidateTotal += d * weight(i);
+      }
+      if (candidateTotal < bestTotal) {
+        bestTotal = candidateTotal;
+        bestRow = candidate;
+        bestNearest.set(candidateNearest);
+      }
+    }
+    if (bestRow < 0) bestRow = randomInt(random, rows);
+    copyRow(points, bestRow, centers, c, dim);
+    nearest.set(bestNearest);
+    total = 0;
+    for (let i = 0; i < rows; i++) {
+      score[i] = nearest[i]! * weight(i);
+      total += score[i]!;
+    }
   }
   return centers;
+}
+
+function squaredDistance(
+  points: ArrayLike<number>,
+  row: number,
+  centers: Float64Array,
+  center: number,
+  dim: number,
+): number {
+  let sum = 0;
+  for (let t = 0; t < dim; t++) {
+    const diff = points[row * dim + t]! - centers[center * dim + t]!;
+    sum += diff * diff;
+  }
+  return sum;
+}
+
+function squaredDistanceRows(points: ArrayLike<number>, a: number, b: number, dim: number): number {
+  let sum = 0;
+  for (let t = 0; t < dim; t++) {
+    const diff = points[a * dim + t]! - points[b * dim + t]!;
+    sum += diff * diff;
+  }
+  return sum;
 }
 
 /** Initial centers by method. */

@@ -1,4 +1,4 @@
-import type { Assigner } from './assign.js';
+import { type Assigner, accumulateAssignment } from './assign.js';
 import { type InitMethod, initialCenters } from './init.js';
 import { createRandom } from './random.js';
 
@@ -80,18 +80,10 @@ export class WebScaleKMeans {
       const decay = 0.5 ** (rows / this.halfLifeTimeSize);
       for (let j = 0; j < count; j++) counts[j]! *= decay;
     }
-    const { labels, distances } = await assigner.assign(points, rows, this.centers32, count, dim);
+    const assignment = await assigner.assign(points, rows, this.centers32, count, dim);
     sums.fill(0);
     batchCounts.fill(0);
-    let sumSquaredDistances = 0;
-    for (let i = 0; i < rows; i++) {
-      const j = labels[i]!;
-      sumSquaredDistances += distances[i]!;
-      batchCounts[j]! += 1;
-      const base = i * dim;
-      const target = j * dim;
-      for (let t = 0; t < dim; t++) sums[target + t]! += points[base + t]!;
-    }
+    const sumSquaredDistances = accumulateAssignment(points, rows, dim, assignment, sums, batchCounts);
     for (let j = 0; j < count; j++) {
       const m = batchCounts[j]!;
       if (m === 0) continue;
