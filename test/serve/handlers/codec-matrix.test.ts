@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeRecord, encodeDenseRecords } from '../../../src/io/recordio-protobuf.js';
-import { decodeNpy, encodeNpy } from '../../../src/io/npy.js';
+import { encodeNpy } from '../../../src/io/npy.js';
 import { splitRecordIO } from '../../../src/io/recordio.js';
 import { fileSystem, initTfjsBackend } from '../../../src/serve/handlers/tfjs.js';
 import { request, type TestServer } from '../helpers.js';
