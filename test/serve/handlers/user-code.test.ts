@@ -53,7 +53,7 @@ export function inputFn(body, contentType, context) {
   return body.toString().trim().split(/\\s+/).map(Number);
 }
 export async function predictFn(data, model, context) {
-  if (context.customAttributes === 'echo') context.setCustomAttributes('seen=' + context.requestId.length);
+  if (context.customAttributes === 'echo') context.setCustomAttributes('seen=' + context.requestId);
   if (data.some(Number.isNaN)) throw new Error('a NaN reached the model');
   return data.map((x) => x * model.scale);
 }
@@ -82,7 +82,7 @@ describe('hooks in code/inference.mjs', () => {
       'Content-Type': 'text/plain',
       'X-Amzn-SageMaker-Custom-Attributes': 'echo',
     });
-    expect(echoed.headers['x-amzn-sagemaker-custom-attributes']).toBe('seen=36');
+    expect(echoed.headers['x-amzn-sagemaker-custom-attributes']).toMatch(/^seen=\S+-[0-9a-z]+$/);
   });
 
   test('a hook error with a status keeps it; any other error is a 500 with a request id', async () => {
