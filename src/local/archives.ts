@@ -136,6 +136,18 @@ async function makeReadOnly(dir: string): Promise<void> {
   await chmod(dir, 0o555);
 }
 
+/** Removes a tree made read-only by `prepareModelDir` (non-root users need write permission back first). */
+export async function removeTree(dir: string): Promise<void> {
+  const restore = async (current: string): Promise<void> => {
+    await chmod(current, 0o755);
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (entry.isDirectory()) await restore(path.join(current, entry.name));
+    }
+  };
+  await restore(dir).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
 /**
  * Unpacks a model.tar.gz (after `checkModelArchive`) or takes a model directory, and returns a
  * read-only copy in `target`, as SageMaker mounts /opt/ml/model.
