@@ -156,7 +156,7 @@ describe('runLocalTraining', () => {
 
   it('sends SIGTERM at MaxRuntime and keeps what the job saved', async () => {
     const result = await runLocalTraining(
-      options({ maxRuntimeSeconds: 1, hyperparameters: { behavior: 'sleep' } }),
+      options({ maxRuntimeSeconds: 3, hyperparameters: { behavior: 'sleep' } }),
     );
     expect(result.status).toBe('Stopped');
     expect(result.secondaryStatus).toBe('MaxRuntimeExceeded');
@@ -165,11 +165,13 @@ describe('runLocalTraining', () => {
   });
 
   it('sends SIGKILL when the job ignores SIGTERM past the grace period', async () => {
+    const stop = new AbortController();
     const result = await runLocalTraining(
       options({
-        maxRuntimeSeconds: 0.5,
+        signal: stop.signal,
         stopGraceSeconds: 0.5,
         hyperparameters: { behavior: 'sleep', ignore_term: 'true' },
+        onLog: (_host, line) => line === 'ready' && stop.abort(),
       }),
     );
     expect(result.status).toBe('Stopped');
