@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { runTrainingJob } from '../train/runner.js';
+import { registerDemoCommand } from './demo-command.js';
+import { type CliContext, registerLocalCommands } from './local-commands.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
@@ -21,6 +23,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
       process.exit(await runTrainingJob({ env: process.env }));
     });
+
+  const context: CliContext = {
+    env: process.env,
+    // Subprocesses run this same CLI: the same Node, loader flags (tsx in tests) and script.
+    smkitCommand: [process.execPath, ...process.execArgv, argv[1] ?? 'smkit'],
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  registerLocalCommands(program, context);
+  registerDemoCommand(program, context);
 
   await program.parseAsync([...argv]);
 }

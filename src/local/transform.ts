@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { InputError, SmkitError } from '../util/errors.js';
+import { send } from './http-client.js';
 import { listFiles } from './job-tree.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
 import { RECORDIO_MAGIC } from './recordio-frame.js';
@@ -59,32 +59,6 @@ export interface TransformResult {
 }
 
 const MIB = 1024 * 1024;
-
-function send(
-  url: string,
-  method: string,
-  body: Buffer | undefined,
-  headers: http.OutgoingHttpHeaders,
-  timeoutMs: number,
-): Promise<{ status: number; body: Buffer; contentType: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks),
-          contentType: res.headers['content-type'],
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** Asks the container for GET /execution-parameters; `{}` when it does not answer 200 with JSON. */
 async function askContainer(endpoint: string): Promise<Record<string, unknown>> {
