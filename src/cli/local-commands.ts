@@ -2,15 +2,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import type { Env } from '../contract/index.js';
-import { checkDocker } from '../local/docker.js';
-import { dockerLauncher, subprocessLauncher } from '../local/host-process.js';
-import { hostAddress, hostNames } from '../local/job-tree.js';
-import { startLocalEndpoint } from '../local/local-endpoint.js';
-import { parseChannel, parseKeyValues, parseMetricDefinitions } from '../local/options.js';
-import { describeTraining, describeTransform } from '../local/report.js';
-import { runLocalTraining } from '../local/train-job.js';
-import { invokeEndpoint, transformWithModel } from '../local/invoke.js';
 import { SmkitError } from '../util/errors.js';
+
+// The local-mode modules load only when a local command runs, so `smkit train` / `serve` start fast.
+const load = {
+  docker: () => import('../local/docker.js'),
+  hosts: () => import('../local/host-process.js'),
+  tree: () => import('../local/job-tree.js'),
+  endpoint: () => import('../local/local-endpoint.js'),
+  options: () => import('../local/options.js'),
+  report: () => import('../local/report.js'),
+  train: () => import('../local/train-job.js'),
+  invoke: () => import('../local/invoke.js'),
+};
 
 /** What the local commands need from the process that runs them. */
 export interface CliContext {
@@ -53,6 +57,7 @@ function stopSignal(): { signal: AbortSignal; dispose(): void } {
 }
 
 async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
+  const { parseKeyValues } = await load.options();
   const fromFile = options.hyperparametersFile
     ? (JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>)
     : {};
@@ -89,6 +94,10 @@ function registerTrain(local: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON on stdout')
     .action((options) =>
       reportErrors(context, 'local train', async () => {
+        const [{ checkDocker }, { dockerLauncher, subprocessLauncher }, { hostAddress, hostNames }] =
+          await Promise.all([load.docker(), load.hosts(), load.tree()]);
+        const [{ parseChannel, parseMetricDefinitions }, { describeTraining }, { runLocalTraining }] =
+          await Promise.all([load.options(), load.report(), load.train()]);
         if (options.image) await checkDocker();
         const { values, cliKeys } = await hyperparametersFrom(options);
         const jobName =
@@ -133,8 +142,15 @@ function registerTrain(local: Command, context: CliContext): void {
     );
 }
 
+/** `--env A=1 --env B=2` as an object; a value may hold commas (`--env 'X=a,b'` is one pair). */
 function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
-  return Object.fromEntries(pairs?.flatMap((pair) => Object.entries(parseKeyValues(pair, '--env'))) ?? []);
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new SmkitError(`--env expects KEY=VALUE (got '${pair}')`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
 function registerServe(local: Command, context: CliContext): void {
@@ -148,6 +164,7 @@ function registerServe(local: Command, context: CliContext): void {
     .option('--startup-timeout <seconds>', 'ContainerStartupHealthCheckTimeoutInSeconds', '240')
     .action((options) =>
       reportErrors(context, 'local serve', async () => {
+        const [{ checkDocker }, { startLocalEndpoint }] = await Promise.all([load.docker(), load.endpoint()]);
         if (options.image) await checkDocker();
         const endpoint = await startLocalEndpoint({
           model: options.model,
@@ -192,6 +209,7 @@ function registerInvoke(local: Command, context: CliContext): void {
     .option('--custom-attributes <text>', 'X-Amzn-SageMaker-Custom-Attributes')
     .action((options) =>
       reportErrors(context, 'local invoke', async () => {
+        const { invokeEndpoint } = await load.invoke();
         const answer = await invokeEndpoint({
           endpoint: options.endpoint,
           contentType: options.contentType,
@@ -243,6 +261,11 @@ function registerTransform(local: Command, context: CliContext): void {
     .action((options) =>
       reportErrors(context, 'local transform', async () => {
         if (!options.model === !options.endpoint) throw new SmkitError('give either --model or --endpoint');
+        const [{ checkDocker }, { transformWithModel }, { describeTransform }] = await Promise.all([
+          load.docker(),
+          load.invoke(),
+          load.report(),
+        ]);
         if (options.image) await checkDocker();
         let shown = '';
         const result = await transformWithModel(
