@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { readServingSettings } from '../contract/index.js';
+import { serve } from '../serve/server.js';
 import { runTrainingJob } from '../train/runner.js';
+import { createLogger } from '../util/log.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
 
@@ -7,12 +10,12 @@ import { type CliContext, registerLocalCommands } from './local-commands.js';
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
  * the same commands work from a checkout with `SAGEMAKER_BASE_DIR` pointing at a job tree.
  */
-export async function main(argv: readonly string[]): Promise<void> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('smkit')
     .description('SageMaker bring-your-own-container toolkit for Node.js')
     .showHelpAfterError();
 
-  // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  // Commands: `train` (src/train), `serve` (src/serve), `local` and `demo` (src/local).
   program
     .command('train')
     .description(
@@ -21,11 +24,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     )
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
-      process.exit(await runTrainingJob({ env: process.env }));
+      process.exit(await runTrainingJob({ env }));
+    });
+
+  program
+    .command('serve')
+    .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
+    .action(async () => {
+      const settings = readServingSettings(env);
+      await serve(settings, createLogger(settings.logLevel));
     });
 
   const context: CliContext = {
-    env: process.env,
+    env,
     // Subprocesses run this same CLI: the same Node, loader flags (tsx in tests) and script.
     smkitCommand: [process.execPath, ...process.execArgv, argv[1] ?? 'smkit'],
     stdout: process.stdout,

@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { channelFifo, type SageMakerPaths } from '../contract/index.js';
+import { encodeRecordIO } from '../io/recordio.js';
 import type { PipeChannel } from './job-tree.js';
-import { frameRecord } from './recordio-frame.js';
 
 const run = promisify(execFile);
 const openRaw = promisify(openFd);
@@ -58,7 +58,7 @@ async function feedFile(socket: net.Socket, file: string, pipe: PipeChannel): Pr
   if (pipe.channel.wrapper === 'RecordIO') {
     // A record's length comes first, so the (decompressed) object is read whole.
     const data = await readFile(file);
-    await writeAll(socket, frameRecord(gzip ? gunzipSync(data) : data));
+    await writeAll(socket, [encodeRecordIO(gzip ? gunzipSync(data) : data)]);
     return;
   }
   const source = createReadStream(file);

@@ -1,10 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { send } from './http-client.js';
 import { listFiles } from './job-tree.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
-import { RECORDIO_MAGIC } from './recordio-frame.js';
 
 /** How input files are cut into records (TransformInput.SplitType). */
 export type SplitType = 'None' | 'Line' | 'RecordIO';
@@ -137,24 +137,8 @@ export function splitRecords(data: Buffer, splitType: SplitType, file: string): 
       .filter((line) => line !== '')
       .map((l) => Buffer.from(l));
   }
-  const records: Buffer[] = [];
-  let offset = 0;
-  let start = 0;
-  while (offset < data.length) {
-    if (offset + 8 > data.length || data.readUInt32LE(offset) !== RECORDIO_MAGIC) {
-      throw new InputError(`${file}: no RecordIO record at byte ${offset}; use --split-type Line or None`);
-    }
-    const header = data.readUInt32LE(offset + 4);
-    const length = header & ((1 << 29) - 1);
-    const cflag = header >>> 29;
-    offset += 8 + length + ((4 - (length % 4)) % 4);
-    if (offset > data.length) throw new InputError(`${file}: RecordIO record at byte ${start} is truncated`);
-    if (cflag === 0 || cflag === 3) {
-      records.push(data.subarray(start, offset));
-      start = offset;
-    }
-  }
-  return records;
+  // Each record is sent framed, as batch transform sends RecordIO splits.
+  return splitRecordIO(data, file).map((payload) => encodeRecordIO(payload));
 }
 
 type Format = 'csv' | 'json' | 'other';

@@ -6,7 +6,7 @@ import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { subprocessLauncher } from '../../src/local/host-process.js';
 import { parseChannel, parseMetricDefinitions } from '../../src/local/options.js';
-import { frameRecord } from '../../src/local/recordio-frame.js';
+import { encodeRecordIO } from '../../src/io/recordio.js';
 import { type LocalTrainOptions, runLocalTraining } from '../../src/local/train-job.js';
 
 const FAKE = path.resolve('test/fixtures/local/fake-train.mjs');
@@ -127,8 +127,8 @@ describe('runLocalTraining', () => {
     expect(result.status).toBe('Completed');
     const report = JSON.parse((await untar(result.model!.file))['report-algo-1.json']!);
     const wrapped = Buffer.concat([
-      ...frameRecord(Buffer.from('hello')),
-      ...frameRecord(Buffer.from('pipes!!!')),
+      encodeRecordIO(Buffer.from('hello')),
+      encodeRecordIO(Buffer.from('pipes!!!')),
     ]);
     expect(report.channels.train).toEqual([wrapped.toString('base64'), wrapped.toString('base64')]);
     const plain = Buffer.from('1,2\n3,4\n5,6\n7,8\n').toString('base64');

@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { frameRecord } from '../../src/local/recordio-frame.js';
+import { encodeRecordIO } from '../../src/io/recordio.js';
 import { runTransform, splitRecords, type TransformOptions } from '../../src/local/transform.js';
 
 let dir: string;
@@ -143,10 +143,7 @@ describe('runTransform', () => {
     expect(await out('doc.json.out')).toBe('{"instances":[1,2]}');
     await rm(path.join(dir, 'in/doc.json'));
     requests = [];
-    const frames = [
-      Buffer.concat(frameRecord(Buffer.from('abc'))),
-      Buffer.concat(frameRecord(Buffer.from('defgh'))),
-    ];
+    const frames = [encodeRecordIO(Buffer.from('abc')), encodeRecordIO(Buffer.from('defgh'))];
     await writeFile(path.join(dir, 'in/data.rec'), Buffer.concat(frames));
     expect(splitRecords(Buffer.concat(frames), 'RecordIO', 'x')).toEqual(frames);
     await runTransform(
