@@ -8,8 +8,9 @@ import {
   type SageMakerPaths,
   type TrainingSettings,
 } from '../contract/index.js';
-import { InputError } from '../util/errors.js';
+import { InputError, SmkitError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { STOP_GRACE_SECONDS } from './stop.js';
 
 /**
  * The hyperparameters an algorithm sees: without `_*`, `sagemaker_*` and `smkit_*` keys, raw strings
@@ -60,6 +61,22 @@ export interface RunBuiltinOptions {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly checkpointDir: string;
+  /** Seconds the algorithm has after SIGTERM before the run gives up on it (default 110 of 120). */
+  readonly graceSeconds?: number;
+}
+
+/** Never resolves; rejects `seconds` after `signal` aborts, so a stuck algorithm cannot outlive the window. */
+function stopDeadline(signal: AbortSignal, seconds = STOP_GRACE_SECONDS): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const arm = () => {
+      setTimeout(
+        () => reject(new SmkitError(`the algorithm did not stop within ${seconds} s of SIGTERM`)),
+        seconds * 1000,
+      ).unref();
+    };
+    if (signal.aborted) arm();
+    else signal.addEventListener('abort', arm, { once: true });
+  });
 }
 
 /** Moves every entry of `from` into `to` (rename, or copy across file systems). */
@@ -102,7 +119,7 @@ export async function runBuiltinAlgorithm(options: RunBuiltinOptions): Promise<v
       checkpointDir: options.checkpointDir,
     };
     log.info({ algorithm: algorithm.name, hyperparameters }, 'training');
-    await algorithm.train(context);
+    await Promise.race([algorithm.train(context), stopDeadline(options.signal, options.graceSeconds)]);
     await moveEntries(scratch, options.paths.model);
     log.info({ model: options.paths.model }, 'model saved');
   } finally {

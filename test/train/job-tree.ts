@@ -59,15 +59,15 @@ export interface SmkitRun {
 }
 
 /** Starts `smkit train` (from source, through tsx) as a real child process against a job tree. */
-export function startSmkitTrain(paths: SageMakerPaths, env: Record<string, string> = {}): SmkitRun {
-  const child = spawn(
-    process.execPath,
-    ['--import', tsx, path.join(here, 'fixtures/smkit-cli.ts'), 'train'],
-    {
-      env: { ...process.env, SAGEMAKER_BASE_DIR: paths.base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+export function startSmkitTrain(
+  paths: SageMakerPaths,
+  env: Record<string, string> = {},
+  cli = 'smkit-cli.ts',
+): SmkitRun {
+  const child = spawn(process.execPath, ['--import', tsx, path.join(here, 'fixtures', cli), 'train'], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: paths.base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -98,7 +98,7 @@ export async function readFailure(paths: SageMakerPaths): Promise<string | undef
 }
 
 /** Polls until a file exists (for scripts that signal readiness). */
-export async function waitForFile(file: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForFile(file: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -21,7 +21,8 @@ console.log('train_loss=0.25');
 
 const program = (name: string) => ({ sagemaker_program: JSON.stringify(name) });
 
-describe.concurrent('smkit train as a process', () => {
+// Each test starts the CLI through tsx, which takes seconds on a loaded machine.
+describe.concurrent('smkit train as a process', { timeout: 120_000 }, () => {
   test('a JS script reading SM_CHANNEL_TRAIN and writing SM_MODEL_DIR/model.json exits 0', async () => {
     const paths = await createJobTree({
       hyperparameters: program('train.js'),
