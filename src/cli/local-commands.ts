@@ -125,7 +125,7 @@ function registerTrain(local: Command, context: CliContext): void {
               : [],
             launcher: options.image
               ? dockerLauncher(options.image, jobName, addresses)
-              : subprocessLauncher(context.smkitCommand, context.env),
+              : subprocessLauncher(context.smkitCommand, context.env, process.getuid?.()),
             image: options.image,
             keepTrees: options.keep,
             signal: stop.signal,

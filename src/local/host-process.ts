@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { ENV, type Env } from '../contract/index.js';
 import type { SageMakerPaths } from '../contract/index.js';
 import type { HostTree } from './job-tree.js';
+import { hostsFilePrefix } from './namespace.js';
 
 /** How a host of a local job is started: `smkit train` as a child process, or a Docker container. */
 export interface HostLauncher {
   /** The container's view of the tree root (`/opt/ml` in Docker, the tree itself otherwise). */
   baseDir(paths: SageMakerPaths): string;
+  /** Called once before the hosts start, with a scratch dir and the host map. */
+  prepare?(workDir: string, hosts: readonly HostAddress[], warn: (message: string) => void): Promise<void>;
   start(tree: HostTree, env: Readonly<Record<string, string>>): ChildProcess;
   /** SIGTERM, as `docker stop` or StopTrainingJob sends it to PID 1. */
   stop(child: ChildProcess): void;
@@ -37,14 +41,26 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
 /**
  * Runs `COMMAND... train` with SAGEMAKER_BASE_DIR at the host's tree, in its own process group so that
  * the final SIGKILL reaches user scripts too, while SIGTERM goes to the toolkit only (as PID 1 gets it).
+ * `prefix` wraps the command (e.g. a mount namespace where the host names resolve).
  */
-export function subprocessLauncher(command: readonly string[], parentEnv: Env): HostLauncher {
-  const [file, ...args] = command;
-  if (!file) throw new Error('subprocessLauncher: empty command');
+export function subprocessLauncher(command: readonly string[], parentEnv: Env, uid?: number): HostLauncher {
+  if (command.length === 0) throw new Error('subprocessLauncher: empty command');
+  let prefix: readonly string[] = [];
   return {
     baseDir: (paths) => paths.base,
+    async prepare(workDir, hosts, warn) {
+      if (hosts.length < 2) return;
+      const wrapped = await hostsFilePrefix(hosts, path.join(workDir, 'hosts'), uid);
+      if (wrapped) prefix = wrapped;
+      else {
+        warn(
+          `${hosts.map((h) => h.host).join(', ')} do not resolve here (a private /etc/hosts needs root and unshare); the hosts get ${ENV.hostAddresses} instead`,
+        );
+      }
+    },
     start(tree, env) {
-      return spawn(file, [...args, 'train'], {
+      const [file, ...args] = [...prefix, ...command];
+      return spawn(file!, [...args, 'train'], {
         env: { ...parentEnv, ...env, [ENV.baseDir]: tree.paths.base },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,

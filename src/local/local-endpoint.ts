@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { ENV, type Env, resolvePaths } from '../contract/index.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { prepareModelDir, removeTree } from './archives.js';
 import { isMissingCommand, missingCommandMessage } from './docker.js';
+import { readOnlyMountPrefix } from './namespace.js';
 import {
   createLimitProxy,
   type EndpointLimits,
@@ -83,23 +83,6 @@ function ping(port: number, timeoutMs: number): Promise<number> {
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(0));
   });
-}
-
-const run = promisify(execFile);
-
-/**
- * Permissions do not stop root from writing, so as root the server runs in its own mount namespace with
- * the model dir bind-mounted read-only (as SageMaker mounts it). `undefined` when that is not possible.
- */
-async function readOnlyMountPrefix(modelDir: string, uid: number | undefined): Promise<string[] | undefined> {
-  if (uid !== 0) return undefined;
-  const script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"';
-  try {
-    await run('unshare', ['-m', 'sh', '-c', script, modelDir, 'true'], { timeout: 5_000 });
-    return ['unshare', '-m', 'sh', '-c', script, modelDir];
-  } catch {
-    return undefined;
-  }
 }
 
 function startServer(

@@ -196,6 +196,9 @@ async function runTrees(
     ...(options.algorithm ? { [ENV.algorithm]: options.algorithm } : {}),
   };
   let stopReason: 'Stopped' | 'MaxRuntimeExceeded' | undefined;
+  await launcher.prepare?.(path.dirname(trees[0]!.paths.base), trees, (message) =>
+    options.onLog?.('smkit', message),
+  );
   const children = trees.map((tree) => launcher.start(tree, env));
   const killTimers: NodeJS.Timeout[] = [];
   const stopAll = () => {

@@ -73,6 +73,40 @@ describe('smkit local (CLI, real processes)', () => {
     expect(JSON.parse(files['model.json']!)).toEqual({ rows: 3, hps: { k: 3, name: 'abc' } });
   });
 
+  it('runs two hosts whose names resolve to their loopback addresses, as peers see each other on SageMaker', async () => {
+    await mkdir(path.join(dir, 'peers'));
+    await writeFile(
+      path.join(dir, 'peers/train.mjs'),
+      `import { lookup } from 'node:dns/promises';
+import fs from 'node:fs';
+const host = process.env.SM_CURRENT_HOST;
+const peers = {};
+for (const name of JSON.parse(process.env.SM_HOSTS)) peers[name] = (await lookup(name)).address;
+fs.writeFileSync(process.env.SM_MODEL_DIR + '/peers-' + host + '.json', JSON.stringify(peers));
+`,
+    );
+    const { code, stdout } = await smkit([
+      'local',
+      'train',
+      '--entry-point',
+      path.join(dir, 'peers/train.mjs'),
+      '--hosts',
+      '2',
+      '--output',
+      path.join(dir, 'peers-out'),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).model.members).toEqual(['peers-algo-1.json', 'peers-algo-2.json']);
+    const files: Record<string, string> = {};
+    await tar.t({
+      file: path.join(dir, 'peers-out/model.tar.gz'),
+      onReadEntry: (entry) => entry.on('data', (chunk: Buffer) => (files[entry.path] = chunk.toString())),
+    });
+    const expected = JSON.stringify({ 'algo-1': '127.0.0.2', 'algo-2': '127.0.0.3' });
+    expect(files).toEqual({ 'peers-algo-1.json': expected, 'peers-algo-2.json': expected });
+  });
+
   it('says in one line what to do about a missing channel directory or an unsafe model', async () => {
     const missing = await smkit([
       'local',
