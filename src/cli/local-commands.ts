@@ -41,19 +41,13 @@ export function reportErrors(context: CliContext, name: string, body: () => Prom
   );
 }
 
-/** An AbortSignal fired by Ctrl-C or SIGTERM, as StopTrainingJob would stop the job. */
-function stopSignal(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-  };
+/** Ctrl-C or SIGTERM as an AbortSignal: stops a job as StopTrainingJob would, or an endpoint. */
+async function stopSignal(): Promise<{ signal: AbortSignal; dispose(): void }> {
+  const [{ listenForStop }, { createLogger }] = await Promise.all([
+    import('../train/stop.js'),
+    import('../util/log.js'),
+  ]);
+  return listenForStop(createLogger());
 }
 
 async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
@@ -107,7 +101,7 @@ function registerTrain(local: Command, context: CliContext): void {
           host,
           address: hostAddress(i),
         }));
-        const stop = stopSignal();
+        const stop = await stopSignal();
         try {
           const result = await runLocalTraining({
             jobName,
@@ -177,7 +171,7 @@ function registerServe(local: Command, context: CliContext): void {
           onLog: (line) => context.stderr.write(`model | ${line}\n`),
           onViolation: (v) => context.stderr.write(`limit | ${v.limit} on ${v.path}: ${v.message}\n`),
         });
-        const stop = stopSignal();
+        const stop = await stopSignal();
         try {
           await Promise.race([
             endpoint.ready,

@@ -45,22 +45,29 @@ afterAll(async () => {
 
 const hosts = (n: number) => hostNames(n).map((host, i) => ({ host, address: hostAddress(i) }));
 
+function train(jobName: string, image: string, channels: string[], count: number) {
+  return runLocalTraining({
+    jobName,
+    algorithm: 'kmeans',
+    hyperparameters: {},
+    channels: channels.map(parseChannel),
+    hosts: count,
+    outputDir: path.join(dir, jobName),
+    metricDefinitions: [],
+    launcher: dockerLauncher(image, jobName, hosts(count)),
+    image,
+  });
+}
+
 describe('smkit local --image', () => {
   it('runs two training containers with sharded File and Pipe channels', async () => {
-    const result = await runLocalTraining({
-      jobName: 'docker-job',
-      algorithm: 'kmeans',
-      hyperparameters: {},
-      channels: [
-        parseChannel(`train=${path.join(dir, 'data')},distribution=ShardedByS3Key`),
-        parseChannel(`p=${path.join(dir, 'data')},mode=Pipe`),
-      ],
-      hosts: 2,
-      outputDir: path.join(dir, 'out'),
-      metricDefinitions: [],
-      launcher: dockerLauncher(IMAGE, 'docker-job', hosts(2)),
-      image: IMAGE,
-    });
+    const data = path.join(dir, 'data');
+    const result = await train(
+      'docker-job',
+      IMAGE,
+      [`train=${data},distribution=ShardedByS3Key`, `p=${data},mode=Pipe`],
+      2,
+    );
     expect(result.status).toBe('Completed');
     expect(result.model!.members).toEqual(['report-algo-1.json', 'report-algo-2.json']);
     expect(result.pipes.map((p) => [p.host, p.epochs, p.bytes])).toEqual([
@@ -70,17 +77,7 @@ describe('smkit local --image', () => {
   });
 
   it('says when an image does not support train', async () => {
-    const result = await runLocalTraining({
-      jobName: 'no-train',
-      algorithm: 'kmeans',
-      hyperparameters: {},
-      channels: [parseChannel(`train=${path.join(dir, 'data')}`)],
-      hosts: 1,
-      outputDir: path.join(dir, 'out2'),
-      metricDefinitions: [],
-      launcher: dockerLauncher(BASE, 'no-train', hosts(1)),
-      image: BASE,
-    });
+    const result = await train('no-train', BASE, [`train=${path.join(dir, 'data')}`], 1);
     expect(result.status).toBe('Failed');
     expect(result.failureReason).toMatch(new RegExp(`^image ${BASE} does not support \`train\``));
   });
