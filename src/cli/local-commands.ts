@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Env } from '../contract/index.js';
 import { SmkitError } from '../util/errors.js';
 
@@ -27,6 +27,22 @@ export interface CliContext {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** Parses a number option: `integer` and `min` say what is allowed, the error says it. */
+function numberOption(min: number, integer: boolean) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (
+      value.trim() === '' ||
+      !Number.isFinite(number) ||
+      number < min ||
+      (integer && !Number.isInteger(number))
+    ) {
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
+    }
+    return number;
+  };
+}
+
 /** Runs a command body; a SmkitError becomes one line on stderr and exit code 1. */
 export function reportErrors(context: CliContext, name: string, body: () => Promise<number>): Promise<void> {
   return body().then(
@@ -52,9 +68,19 @@ async function stopSignal(): Promise<{ signal: AbortSignal; dispose(): void }> {
 
 async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
   const { parseKeyValues } = await load.options();
-  const fromFile = options.hyperparametersFile
-    ? (JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>)
-    : {};
+  let fromFile: Record<string, unknown> = {};
+  if (options.hyperparametersFile) {
+    try {
+      fromFile = JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new SmkitError(
+        `--hyperparameters-file ${options.hyperparametersFile}: ${(error as Error).message}; give a JSON object such as {"k": 3}`,
+      );
+    }
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new SmkitError(`--hyperparameters-file ${options.hyperparametersFile} must hold a JSON object`);
+    }
+  }
   const fromCli = options.hyperparameters ? parseKeyValues(options.hyperparameters, '--hyperparameters') : {};
   return { values: { ...fromFile, ...fromCli }, cliKeys: new Set(Object.keys(fromCli)) };
 }
@@ -78,8 +104,12 @@ function registerTrain(local: Command, context: CliContext): void {
       'channel: mode, content-type, distribution, wrapper, compression',
       collect,
     )
-    .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', '1')
-    .option('--max-runtime <seconds>', 'MaxRuntimeInSeconds: SIGTERM then, SIGKILL 120 s later')
+    .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
+    .option(
+      '--max-runtime <seconds>',
+      'MaxRuntimeInSeconds: SIGTERM then, SIGKILL 120 s later',
+      numberOption(1, false),
+    )
     .option('--output <dir>', 'where model.tar.gz and output.tar.gz go', 'smkit-output')
     .option('--metric-definitions <name=regex;...>', 'MetricDefinitions applied to the logs')
     .option('--image <image>', 'run `docker run --network host IMAGE train` per host instead of smkit train')
@@ -96,8 +126,8 @@ function registerTrain(local: Command, context: CliContext): void {
         const { values, cliKeys } = await hyperparametersFrom(options);
         const jobName =
           options.jobName ?? `smkit-local-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-        const hosts = Number(options.hosts);
-        const addresses = hostNames(Number.isInteger(hosts) && hosts > 0 ? hosts : 1).map((host, i) => ({
+        const hosts: number = options.hosts;
+        const addresses = hostNames(hosts).map((host, i) => ({
           host,
           address: hostAddress(i),
         }));
@@ -112,7 +142,7 @@ function registerTrain(local: Command, context: CliContext): void {
             hyperparametersFromCli: cliKeys,
             channels: (options.channel ?? []).map(parseChannel),
             hosts,
-            maxRuntimeSeconds: options.maxRuntime === undefined ? undefined : Number(options.maxRuntime),
+            maxRuntimeSeconds: options.maxRuntime,
             outputDir: path.resolve(options.output),
             metricDefinitions: options.metricDefinitions
               ? parseMetricDefinitions(options.metricDefinitions)
@@ -152,22 +182,27 @@ function registerServe(local: Command, context: CliContext): void {
     .command('serve')
     .description("serve a model as a SageMaker endpoint would, enforcing SageMaker's limits")
     .requiredOption('--model <file|dir>', 'model.tar.gz or a model directory')
-    .option('--port <port>', 'port clients use', '8080')
+    .option('--port <port>', 'port clients use', numberOption(0, true), 8080)
     .option('--image <image>', 'run `docker run --network host IMAGE serve` instead of smkit serve')
     .option('--env <KEY=VALUE>', 'environment for the model server (repeatable)', collect)
-    .option('--startup-timeout <seconds>', 'ContainerStartupHealthCheckTimeoutInSeconds', '240')
+    .option(
+      '--startup-timeout <seconds>',
+      'ContainerStartupHealthCheckTimeoutInSeconds',
+      numberOption(1, false),
+      240,
+    )
     .action((options) =>
       reportErrors(context, 'local serve', async () => {
         const [{ checkDocker }, { startLocalEndpoint }] = await Promise.all([load.docker(), load.endpoint()]);
         if (options.image) await checkDocker();
         const endpoint = await startLocalEndpoint({
           model: options.model,
-          port: Number(options.port),
+          port: options.port,
           image: options.image,
           smkitCommand: context.smkitCommand,
           env: envFrom(options.env),
           parentEnv: context.env,
-          limits: { startupMs: Number(options.startupTimeout) * 1000 },
+          limits: { startupMs: options.startupTimeout * 1000 },
           onLog: (line) => context.stderr.write(`model | ${line}\n`),
           onViolation: (v) => context.stderr.write(`limit | ${v.limit} on ${v.path}: ${v.message}\n`),
         });
@@ -245,8 +280,8 @@ function registerTransform(local: Command, context: CliContext): void {
       new Option('--split-type <type>', 'SplitType').choices(['Line', 'RecordIO', 'None']).default('None'),
     )
     .addOption(new Option('--strategy <strategy>', 'BatchStrategy').choices(['MultiRecord', 'SingleRecord']))
-    .option('--max-payload <mb>', 'MaxPayloadInMB (0 = chunked, no limit)')
-    .option('--concurrency <n>', 'MaxConcurrentTransforms')
+    .option('--max-payload <mb>', 'MaxPayloadInMB (0 = chunked, no limit)', numberOption(0, false))
+    .option('--concurrency <n>', 'MaxConcurrentTransforms', numberOption(1, true))
     .addOption(new Option('--assemble-with <how>', 'AssembleWith').choices(['Line', 'None']).default('None'))
     .option('--input-filter <jsonpath>', 'InputFilter, e.g. $[1:]')
     .addOption(new Option('--join-source <source>', 'JoinSource').choices(['Input', 'None']).default('None'))
@@ -271,8 +306,8 @@ function registerTransform(local: Command, context: CliContext): void {
             accept: options.accept,
             splitType: options.splitType,
             strategy: options.strategy,
-            maxPayloadMb: options.maxPayload === undefined ? undefined : Number(options.maxPayload),
-            concurrency: options.concurrency === undefined ? undefined : Number(options.concurrency),
+            maxPayloadMb: options.maxPayload,
+            concurrency: options.concurrency,
             assembleWith: options.assembleWith,
             inputFilter: options.inputFilter,
             joinSource: options.joinSource,

@@ -38,6 +38,7 @@ export function describeTraining(result: LocalTrainResult): string {
       );
     }
   }
+  if (result.trees) lines.push(`/opt/ml trees kept in ${result.trees}`);
   return `${lines.join('\n')}\n`;
 }
 

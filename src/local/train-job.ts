@@ -77,6 +77,8 @@ export interface LocalTrainResult {
   readonly output: Artifact | undefined;
   readonly pipes: readonly (FeedReport & { host: string })[];
   readonly seconds: number;
+  /** The hosts' /opt/ml trees, when kept for inspection. */
+  readonly trees?: string;
 }
 
 const FAILURE_LIMIT = 1024;
@@ -169,7 +171,8 @@ export async function runLocalTraining(options: LocalTrainOptions): Promise<Loca
       ...(options.entryPoint && options.sourceDir ? { codeDir: options.sourceDir } : {}),
       ...(options.entryPoint && !options.sourceDir ? { codeFile: options.entryPoint } : {}),
     });
-    return await runTrees(options, trees, launcher, started);
+    const result = await runTrees(options, trees, launcher, started);
+    return options.keepTrees ? { ...result, trees: workDir } : result;
   } finally {
     if (!options.keepTrees && !options.workDir) await rm(workDir, { recursive: true, force: true });
   }
