@@ -1,10 +1,8 @@
 import { registerAlgorithm } from './registry.js';
 import type { Algorithm } from './types.js';
 
-/**
- * The hook that registers smkit's built-in algorithms: importing this module fills the registry.
- * Each algorithm is imported only when a job or server asks for it.
- */
-export { algorithmNames, findAlgorithm, registerAlgorithm } from './registry.js';
-
+/** Registers the built-in algorithms; each is imported only when a job or server asks for it. */
 registerAlgorithm('kmeans', async () => (await import('./kmeans/index.js')).kmeans as unknown as Algorithm);
+registerAlgorithm('pca', async () => (await import('./pca/index.js')).pca as unknown as Algorithm);
+
+export { algorithmNames, findAlgorithm, registerAlgorithm } from './registry.js';

@@ -1,8 +1,4 @@
 import { Command } from 'commander';
-import { readServingSettings } from '../contract/index.js';
-import { serve } from '../serve/server.js';
-import { runTrainingJob } from '../train/runner.js';
-import { createLogger } from '../util/log.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
 
@@ -15,7 +11,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .description('SageMaker bring-your-own-container toolkit for Node.js')
     .showHelpAfterError();
 
-  // Commands: `train` (src/train), `serve` (src/serve), `local` and `demo` (src/local).
+  // Commands: `train` (src/train), `serve` (src/serve), `local` and `demo` (src/local). Each loads its
+  // modules when it runs, so one command does not pay for the others' start-up.
   program
     .command('train')
     .description(
@@ -24,6 +21,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     )
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      const { runTrainingJob } = await import('../train/runner.js');
       process.exit(await runTrainingJob({ env }));
     });
 
@@ -31,6 +29,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .command('serve')
     .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
     .action(async () => {
+      const [{ readServingSettings }, { serve }, { createLogger }] = await Promise.all([
+        import('../contract/index.js'),
+        import('../serve/server.js'),
+        import('../util/log.js'),
+      ]);
       const settings = readServingSettings(env);
       await serve(settings, createLogger(settings.logLevel));
     });

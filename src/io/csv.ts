@@ -25,7 +25,8 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
  * A push parser for headerless numeric CSV: `write` chunks of any size (lines may cross chunk
  * boundaries), `finish` at the end of the file. Each row's leading `labelSize` columns go to the
  * builder's labels and the rest to its values, parsed straight from the bytes into float32.
- * Blank lines are skipped; LF and CRLF endings are accepted.
+ * Blank lines are skipped; LF and CRLF endings are accepted. Keeps no reference to a chunk after
+ * `write` returns (a partial last line is copied), so callers may reuse their read buffer.
  */
 export class CsvParser {
   private carry: Buffer | undefined;
@@ -82,6 +83,8 @@ export class CsvParser {
     const labelSize = this.labelSize;
     while (p < end) {
       this.line += 1;
+      // A UTF-8 byte order mark (Excel writes one) is not part of the first cell.
+      if (this.line === 1 && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
       const lineStart = p;
       let ch = buf[p]!;
       if (ch === NL) {

@@ -2,7 +2,7 @@ import os from 'node:os';
 import protobuf from 'protobufjs';
 import { InputError } from '../util/errors.js';
 import { BatchBuilder } from './batch-builder.js';
-import { RecordCollector, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
+import { type RecordIOHandler, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
 import type { RecordBatch } from './records.js';
 
 /** The MIME type of RecordIO-framed `aialgs.data.Record` protobuf messages. */
@@ -235,19 +235,25 @@ export class RecordRowDecoder {
 
   /** Decodes one record payload (1-based `index` for messages) into the next row. */
   decode(payload: Buffer, index: number): void {
-    if (!(LITTLE_ENDIAN && this.decodeFast(payload))) this.decodeGeneral(payload, index);
+    this.decodeRange(payload, 0, payload.length, index);
+  }
+
+  /** Decodes the record payload `buf[start, end)` into the next row. */
+  decodeRange(buf: Buffer, start: number, end: number, index: number): void {
+    if (!(LITTLE_ENDIAN && this.decodeFast(buf, start, end))) {
+      this.decodeGeneral(buf.subarray(start, end), index);
+    }
     this.builder.commitRow();
   }
 
   /** Returns false (having written nothing visible) when the record is not plain dense float32. */
-  private decodeFast(buf: Buffer): boolean {
+  private decodeFast(buf: Buffer, start: number, end: number): boolean {
     const builder = this.builder;
     let featuresAt = -1;
     let featuresLength = 0;
     let labelAt = -1;
     let labelLength = 0;
-    let p = 0;
-    const end = buf.length;
+    let p = start;
     while (p < end) {
       const tag = buf[p++]!;
       if ((tag & 7) !== 2) return false;
@@ -284,10 +290,9 @@ export class RecordRowDecoder {
     if (featuresAt < 0 || featuresLength !== builder.dim) return false;
     if (builder.labelDim === -1) builder.setLabelDim(labelAt >= 0 ? labelLength : 0);
     if (labelAt >= 0 ? labelLength !== builder.labelDim : builder.labelDim > 0) return false;
-    builder.valueBytes.set(
-      buf.subarray(featuresAt, featuresAt + featuresLength * 4),
-      builder.rowOffset() * 4,
-    );
+    // A plain Uint8Array view: Buffer#subarray goes through the species constructor.
+    const floats = new Uint8Array(buf.buffer, buf.byteOffset + featuresAt, featuresLength * 4);
+    builder.valueBytes.set(floats, builder.rowOffset() * 4);
     if (labelAt >= 0 && builder.labels) {
       const labels = builder.labels;
       const base = builder.rows * builder.labelDim;
@@ -306,8 +311,8 @@ export class RecordRowDecoder {
     p += 8;
     // Value (field 2), then Float32Tensor (Value field 2), then values (field 1): each tag + length
     // must cover exactly the rest of the entry.
-    for (const tag of [0x12, 0x12, 0x0a]) {
-      if (buf[p++] !== tag) return -1;
+    for (let level = 0; level < 3; level++) {
+      if (buf[p++] !== (level < 2 ? 0x12 : 0x0a)) return -1;
       let length = 0;
       let shift = 0;
       let byte: number;
@@ -399,30 +404,42 @@ export interface RecordIOProtobufOptions {
 
 /**
  * A push parser for RecordIO-protobuf streams: `write` chunks, `finish` at the end of each file;
- * completed rows land in the shared BatchBuilder (so batches may span files).
+ * completed rows land in the shared BatchBuilder (so batches may span files). Keeps no reference to
+ * a chunk after `write` returns, so callers may reuse their read buffer.
  */
-export class RecordIOProtobufParser {
-  private readonly collector = new RecordCollector();
+export class RecordIOProtobufParser implements RecordIOHandler {
   private readonly framing: RecordIOParser;
   private readonly rows: RecordRowDecoder;
+  private parts: Buffer[] = [];
 
   constructor(file: string, builder: BatchBuilder) {
-    this.framing = new RecordIOParser(file, this.collector);
+    this.framing = new RecordIOParser(file, this);
     this.rows = new RecordRowDecoder(file, builder);
   }
 
   write(chunk: Buffer): void {
     this.framing.write(chunk);
-    const records = this.collector.take();
-    const first = this.framing.count - records.length + 1;
-    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
   }
 
   finish(): void {
     this.framing.finish();
-    const records = this.collector.take();
-    const first = this.framing.count - records.length + 1;
-    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
+  }
+
+  /** @internal RecordIOHandler: a whole record inside one chunk. */
+  record(buf: Buffer, start: number, end: number, index: number): void {
+    this.rows.decodeRange(buf, start, end, index);
+  }
+
+  /** @internal RecordIOHandler: part of a record that crosses chunks or was split (copied: chunks may be reused). */
+  data(part: Buffer): void {
+    this.parts.push(Buffer.from(part));
+  }
+
+  /** @internal RecordIOHandler */
+  end(index: number): void {
+    const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.rows.decode(payload, index);
   }
 }
 

@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
@@ -19,7 +19,7 @@ import { CsvParser } from '../io/csv.js';
 import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
 import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
 import type { RecordBatch } from '../io/records.js';
-import { InputError, errorMessage } from '../util/errors.js';
+import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 /** How a channel's bytes are to be parsed, from its ContentType. */
@@ -91,9 +91,14 @@ export interface CreateChannelsOptions {
   readonly inputDataConfig: Readonly<InputDataConfig>;
   readonly settings: Pick<TrainingSettings, 'pipeWaitSeconds'>;
   readonly log: Logger;
+  /**
+   * The job's stop signal (SIGTERM): ends a Pipe-mode wait for a FIFO at once. Reading itself is not
+   * cut short; algorithms check the signal between batches.
+   */
+  readonly signal?: AbortSignal;
 }
 
-/** Reads every chunk of one source with `write`, then `finish`. */
+/** Reads every chunk of one source with `write`, then `finish`; keeps no reference to a chunk after `write`. */
 interface ChunkParser {
   write(chunk: Buffer): void;
   finish(): void;
@@ -104,13 +109,14 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * Opens the channels of a training job as streams of record batches, following the container
  * contract: File and FastFile mode read every file under `input/data/<channel>` (recursively, sorted
- * by path, hidden files and manifests skipped, `.gz` decompressed); Pipe mode reads the FIFO
- * `input/data/<channel>_<epoch>` to EOF after waiting for it to appear (`CompressionType: Gzip`
- * decompresses it). `RecordWrapperType: RecordIO` unwraps each record before parsing its payload by
- * ContentType. ContentTypes are validated here, so a bad one fails before training starts.
+ * by path, hidden files and manifests skipped); Pipe mode reads the FIFO `input/data/<channel>_<epoch>`
+ * to EOF after waiting for it to appear. Gzip data (`.gz` files, `CompressionType: Gzip` pipes) is
+ * recognised by its magic bytes and decompressed. `RecordWrapperType: RecordIO` unwraps each record
+ * before parsing its payload by ContentType. ContentTypes are validated here, so a bad one fails
+ * before training starts.
  */
 export function createChannels(options: CreateChannelsOptions): TrainingChannels {
-  const { paths, inputDataConfig, settings, log } = options;
+  const { paths, inputDataConfig, settings, log, signal } = options;
   const names = Object.keys(inputDataConfig).sort();
   const formats = new Map(
     names.map((name) => [name, parseChannelContentType(name, inputDataConfig[name]!.ContentType)]),
@@ -145,7 +151,7 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       });
       const sources =
         channel.TrainingInputMode === 'Pipe'
-          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds)]
+          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal)]
           : await files(name);
       log.info(
         {
@@ -161,10 +167,8 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       );
       for (const file of sources) {
         stats.files += 1;
-        const gzip =
-          channel.TrainingInputMode === 'Pipe' ? channel.CompressionType === 'Gzip' : file.endsWith('.gz');
         const parser = createParser(file, format, channel.RecordWrapperType === 'RecordIO', builder);
-        for await (const chunk of readBytes(file, gzip)) {
+        for await (const chunk of readBytes(file)) {
           stats.bytes += chunk.length;
           parser.write(chunk);
           if (builder.hasReady) {
@@ -229,11 +233,19 @@ function isManifest(name: string): boolean {
   return lower === 'manifest' || lower.endsWith('.manifest') || lower === '_success';
 }
 
-/** Polls for a Pipe-mode FIFO until it appears or `waitSeconds` pass. */
-async function waitForFifo(fifo: string, channel: string, waitSeconds: number): Promise<string> {
+/** Polls for a Pipe-mode FIFO until it appears, `waitSeconds` pass, or the job is stopped. */
+async function waitForFifo(
+  fifo: string,
+  channel: string,
+  waitSeconds: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   const deadline = Date.now() + waitSeconds * 1000;
+  const stopped = () =>
+    new SmkitError(`Pipe-mode channel '${channel}': stopped while waiting for the FIFO ${fifo}`);
   let delay = 20;
   for (;;) {
+    if (signal?.aborted) throw stopped();
     try {
       await stat(fifo);
       return fifo;
@@ -244,21 +256,60 @@ async function waitForFifo(fifo: string, channel: string, waitSeconds: number): 
             `Check that the channel is configured with TrainingInputMode Pipe, or wait longer by setting ${ENV.pipeWaitSeconds}.`,
         );
       }
-      await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)));
+      try {
+        await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)), undefined, { signal });
+      } catch {
+        throw stopped();
+      }
       delay = Math.min(delay * 2, 500);
     }
   }
 }
 
-/** The bytes of a file or FIFO, gunzipped when asked; gzip errors name the file. */
-async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
-  const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-  if (!gzip) {
-    yield* source;
-    return;
+/**
+ * The bytes of a file or FIFO, gunzipped when they start with the gzip magic (`.gz` files, Pipe mode
+ * with `CompressionType: Gzip`, or compressed objects under any name: neither CSV nor RecordIO can
+ * start with 1f 8b, and a stream the platform already decompressed still reads). Concatenated gzip
+ * members (one per S3 object) are all decompressed. Plain input is read into one reused buffer (fresh
+ * 1 MiB chunks cost page faults on every read), so a chunk is valid only until the consumer asks for
+ * the next one: parsers copy what they keep. Gzip errors name the file.
+ */
+async function* readBytes(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0;
+    let bytesRead = 1;
+    // A FIFO may deliver fewer than 2 bytes in its first read.
+    while (filled < 2 && bytesRead > 0) {
+      ({ bytesRead } = await handle.read(buffer, filled, CHUNK_BYTES - filled, null));
+      filled += bytesRead;
+    }
+    if (filled >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
+      yield* gunzipRest(file, handle, Buffer.from(buffer.subarray(0, filled)));
+      return;
+    }
+    while (filled > 0) {
+      yield buffer.subarray(0, filled);
+      ({ bytesRead: filled } = await handle.read(buffer, 0, CHUNK_BYTES, null));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* gunzipRest(file: string, handle: FileHandle, first: Buffer): AsyncGenerator<Buffer> {
+  async function* compressed(): AsyncGenerator<Buffer> {
+    yield first;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) return;
+      yield chunk.subarray(0, bytesRead);
+    }
   }
   const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
-  const piping = pipeline(source, gunzip).catch(() => undefined);
+  const piping = pipeline(Readable.from(compressed()), gunzip).catch(() => undefined);
   try {
     yield* gunzip;
   } catch (error) {
@@ -266,7 +317,7 @@ async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
       `${file}: cannot decompress gzip data (${errorMessage(error)}); the file is corrupt or truncated.`,
     );
   } finally {
-    source.destroy();
+    gunzip.destroy();
     await piping;
   }
 }
@@ -335,9 +386,9 @@ class WrappedProtobufParser implements ChunkParser {
     if (this.framed) {
       this.framed.write(chunk);
     } else if (this.bare) {
-      this.bare.push(chunk);
+      this.bare.push(Buffer.from(chunk));
     } else {
-      this.head.push(chunk);
+      this.head.push(Buffer.from(chunk));
       this.headLength += chunk.length;
       if (this.headLength >= 4) this.decide();
     }

@@ -18,7 +18,7 @@ export function tsxLoaderUrl(): string {
 
 /**
  * How to run an entry point by its extension: `.js`/`.mjs`/`.cjs` with this Node, `.ts`/`.mts`/`.cts`
- * with this Node and the tsx loader, `.sh` with bash, `.py` with python3, anything else directly
+ * with this Node and the tsx loader, `.sh` with bash, `.py` with unbuffered python3, anything else directly
  * (it must be executable).
  * @example entryPointCommand('/opt/ml/code/train.sh', ['--k', '3']) // { command: 'bash', args: [file, '--k', '3'] }
  */
@@ -35,7 +35,7 @@ export function entryPointCommand(file: string, args: readonly string[]): EntryP
     case '.sh':
       return { command: 'bash', args: [file, ...args] };
     case '.py':
-      return { command: 'python3', args: [file, ...args] };
+      return { command: 'python3', args: ['-u', file, ...args] };
     default:
       return { command: file, args };
   }

@@ -19,7 +19,6 @@ import {
 import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createCluster, waitForPeers } from './cluster.js';
-import { prepareCodeDir } from './code-dir.js';
 import { clearFailure, describeFailure, EXIT, writeFailure } from './failure.js';
 import { createMetricsWriter } from './metrics.js';
 import { buildScriptEnvironment, SCRIPT_MODE_KEYS } from './script-env.js';
@@ -166,13 +165,19 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
     if (stop.signal.aborted) return await fail('training stopped by SIGTERM before it started', EXIT.stopped);
 
     if (job.kind === 'script') {
-      await prepareCodeDir({
-        submitDirectory: job.submitDirectory,
-        codeDir: paths.code,
-        region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
-        endpoint: settings.s3Endpoint,
-        log,
-      });
+      if (job.submitDirectory) {
+        // tar and the AWS SDK load only when there is code to fetch.
+        const { prepareCodeDir } = await import('./code-dir.js');
+        await prepareCodeDir({
+          submitDirectory: job.submitDirectory,
+          codeDir: paths.code,
+          region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
+          endpoint: settings.s3Endpoint,
+          log,
+        });
+      }
+      if (stop.signal.aborted)
+        return await fail('training stopped by SIGTERM before the script started', EXIT.stopped);
       const { user, framework } = splitHyperparameters(decoded);
       const logLevel = Number(stringParameter(decoded, SCRIPT_MODE_KEYS.logLevel) ?? settings.logLevel);
       const script = buildScriptEnvironment({

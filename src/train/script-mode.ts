@@ -87,7 +87,9 @@ export async function runScript(options: RunScriptOptions): Promise<ScriptOutcom
   });
   const closed = once(child.stderr, 'close').catch(() => undefined);
 
+  const grace = options.graceSeconds ?? STOP_GRACE_SECONDS;
   let stopped = false;
+  let killedAfterGrace = false;
   let killTimer: NodeJS.Timeout | undefined;
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -100,13 +102,11 @@ export async function runScript(options: RunScriptOptions): Promise<ScriptOutcom
     stopped = true;
     log.warn({ pid: child.pid }, 'forwarding SIGTERM to the user script');
     signalGroup('SIGTERM');
-    killTimer = setTimeout(
-      () => {
-        log.error('user script did not exit after SIGTERM: killing it');
-        signalGroup('SIGKILL');
-      },
-      (options.graceSeconds ?? STOP_GRACE_SECONDS) * 1000,
-    );
+    killTimer = setTimeout(() => {
+      log.error('user script did not exit after SIGTERM: killing it');
+      killedAfterGrace = true;
+      signalGroup('SIGKILL');
+    }, grace * 1000);
   };
   options.stop.addEventListener('abort', onStop, { once: true });
   if (options.stop.aborted) onStop();
@@ -138,6 +138,12 @@ export async function runScript(options: RunScriptOptions): Promise<ScriptOutcom
   if (exitCode === 0) return { exitCode, failure: undefined };
   const stderr = tailText(tail);
   const detail = stderr ? `\n\nstderr of the script (last lines):\n${stderr}` : '';
+  if (killedAfterGrace) {
+    return {
+      exitCode: EXIT.stopped,
+      failure: `training stopped: ${entryPoint} did not exit within ${grace} s of the forwarded SIGTERM and was killed; save checkpoints and exit sooner on SIGTERM.${detail}`,
+    };
+  }
   if (signal === 'SIGKILL' || exitCode === EXIT.killed) {
     return {
       exitCode: EXIT.killed,

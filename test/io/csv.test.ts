@@ -61,6 +61,13 @@ describe('numeric CSV', () => {
     ]);
   });
 
+  test('skips a UTF-8 byte order mark', async () => {
+    expect(rowsOf(await read('\ufeff1,2\n3,4\n', { featureDim: 2, chunk: 1 }))).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
+
   test('label_size leading columns become labels', async () => {
     const [batch] = await read('0,1.5,2.5\n1,3.5,4.5\n', { featureDim: 2, labelSize: 1 });
     expect([...batch!.values]).toEqual([1.5, 2.5, 3.5, 4.5]);

@@ -28,7 +28,7 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5) {
+function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5, signal?: AbortSignal) {
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(JSON.parse(chunk.toString()));
@@ -41,7 +41,7 @@ function channels(config: Record<string, ChannelInput>, pipeWaitSeconds = 5) {
       { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None', ...c },
     ]),
   ) as InputDataConfig;
-  return createChannels({ paths, inputDataConfig, settings: { pipeWaitSeconds }, log: pino(sink) });
+  return createChannels({ paths, inputDataConfig, settings: { pipeWaitSeconds }, log: pino(sink), signal });
 }
 
 async function put(relative: string, data: string | Buffer): Promise<string> {
@@ -125,6 +125,17 @@ describe('File mode', () => {
     await expect(readAll(ch.open('train', { batchSize: 10, featureDim: 2 }))).rejects.toThrow(
       `${file}: record 3 is truncated: expected 24 payload bytes, got 21`,
     );
+  });
+
+  test('recognises gzip by its magic bytes, whatever the file name', async () => {
+    await put('train/part-0', gzipSync(csvRows(0, 2)));
+    await put('train/part-1.gz', csvRows(2, 1)); // named .gz but plain: read as is
+    const ch = channels({ train: { ContentType: 'text/csv' } });
+    expect((await readAll(ch.open('train', { batchSize: 10, featureDim: 2 }))).rows).toEqual([
+      [0, 0],
+      [1, 0.5],
+      [2, 1],
+    ]);
   });
 
   test('a corrupt .gz file fails naming the file', async () => {
@@ -215,12 +226,12 @@ describe('ContentType', () => {
 
 describe('Pipe mode', () => {
   /** A separate process creates the FIFOs late (mkfifo) and writes each epoch's data into them. */
-  function feedFifos(writes: { fifo: string; file: string; gzip?: boolean }[]) {
+  function feedFifos(writes: { fifo: string; files: string[]; gzip?: boolean }[]) {
     const script = writes
-      .map(
-        ({ fifo, file, gzip }) =>
-          `sleep 0.2; mkfifo '${fifo}'; ${gzip ? 'gzip -c' : 'cat'} '${file}' > '${fifo}'`,
-      )
+      .map(({ fifo, files, gzip }) => {
+        const objects = files.map((file) => `${gzip ? 'gzip -c' : 'cat'} '${file}'`).join('; ');
+        return `sleep 0.2; mkfifo '${fifo}'; { ${objects}; } > '${fifo}'`;
+      })
       .join('; ');
     const child = spawn('bash', ['-c', script], { stdio: 'ignore' });
     return new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -235,8 +246,8 @@ describe('Pipe mode', () => {
     );
     await writeFile(epoch1, encodeDenseRecords({ rows: 1, dim: 2, values: new Float32Array([7, 8]) }));
     const writer = feedFifos([
-      { fifo: path.join(paths.inputData, 'train_0'), file: epoch0 },
-      { fifo: path.join(paths.inputData, 'train_1'), file: epoch1 },
+      { fifo: path.join(paths.inputData, 'train_0'), files: [epoch0] },
+      { fifo: path.join(paths.inputData, 'train_1'), files: [epoch1] },
     ]);
     const ch = channels({ train: { TrainingInputMode: 'Pipe' } });
     expect(await ch.files('train')).toEqual([]);
@@ -251,10 +262,14 @@ describe('Pipe mode', () => {
     expect(await writer).toBe(0);
   });
 
-  test('CompressionType Gzip decompresses the FIFO', async () => {
+  test('CompressionType Gzip decompresses the FIFO, one gzip member per object', async () => {
     const data = path.join(base, 'data.csv');
-    await writeFile(data, csvRows(0, 1000));
-    const writer = feedFifos([{ fifo: path.join(paths.inputData, 'train_0'), file: data, gzip: true }]);
+    const more = path.join(base, 'more.csv');
+    await writeFile(data, csvRows(0, 600));
+    await writeFile(more, csvRows(600, 400));
+    const writer = feedFifos([
+      { fifo: path.join(paths.inputData, 'train_0'), files: [data, more], gzip: true },
+    ]);
     const ch = channels({
       train: { TrainingInputMode: 'Pipe', ContentType: 'text/csv', CompressionType: 'Gzip' },
     });
@@ -262,6 +277,16 @@ describe('Pipe mode', () => {
     expect(sizes).toEqual([300, 300, 300, 100]);
     expect(rows[999]).toEqual([999, 499.5]);
     expect(await writer).toBe(0);
+  });
+
+  test('the stop signal (SIGTERM) ends the wait for a FIFO at once', async () => {
+    const stop = new AbortController();
+    const ch = channels({ train: { TrainingInputMode: 'Pipe' } }, 600, stop.signal);
+    const reading = readAll(ch.open('train', { batchSize: 2, featureDim: 2 }));
+    setTimeout(() => stop.abort(), 100);
+    await expect(reading).rejects.toThrow(
+      `Pipe-mode channel 'train': stopped while waiting for the FIFO ${path.join(paths.inputData, 'train_0')}`,
+    );
   });
 
   test('a FIFO that never appears fails after the configured wait, saying how to wait longer', async () => {

@@ -1,7 +1,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
+import { runScript } from '../../src/train/script-mode.js';
 import {
   createJobTree,
   readFailure,
@@ -147,11 +149,18 @@ describe('script mode', () => {
     ],
     ['train.sh', 'printf sh > "$SM_MODEL_DIR/out"\n'],
     ['train', '#!/bin/sh\nprintf exe > "$SM_MODEL_DIR/out"\n'],
+    ['train.py', "import os\nopen(os.environ['SM_MODEL_DIR'] + '/out', 'w').write('py')\n"],
   ])('runs the entry point %s', async (name, source) => {
     const paths = await createJobTree({ hyperparameters: program(name), code: { [name]: source } });
     const code = await runJob(paths);
     expect(code).toBe(0);
-    const expected = { 'train.mjs': 'mjs', 'train.ts': 'ts', 'train.sh': 'sh', train: 'exe' }[name];
+    const expected = {
+      'train.mjs': 'mjs',
+      'train.ts': 'ts',
+      'train.sh': 'sh',
+      train: 'exe',
+      'train.py': 'py',
+    }[name];
     expect(await readFile(path.join(paths.model, 'out'), 'utf8')).toBe(expected);
   });
 
@@ -243,5 +252,35 @@ fs.writeFileSync(process.env.SM_MODEL_DIR + '/env.json', JSON.stringify({ sm, ar
       user_entry_point: 'dump.js',
     });
     expect(Object.keys(trainingEnv)).toEqual([...Object.keys(trainingEnv)].sort());
+  });
+});
+
+describe('runScript', () => {
+  test('a script that ignores the forwarded SIGTERM is killed after the grace period and reported', async () => {
+    const paths = await createJobTree({
+      code: {
+        'stubborn.js':
+          "process.on('SIGTERM', () => console.error('ignoring SIGTERM'));\nrequire('node:fs').writeFileSync(process.argv[2], '');\nsetInterval(() => {}, 1000);\n",
+      },
+    });
+    const ready = path.join(paths.base, 'ready');
+    const stop = new AbortController();
+    const outcome = runScript({
+      entryPoint: 'stubborn.js',
+      codeDir: paths.code,
+      env: process.env,
+      script: { env: {}, args: [ready] },
+      stop: stop.signal,
+      log: pino({ level: 'silent' }),
+      graceSeconds: 0.5,
+    });
+    await waitForFile(ready);
+    stop.abort('SIGTERM');
+    const { exitCode, failure } = await outcome;
+    expect(exitCode).toBe(143);
+    expect(failure).toMatch(
+      /^training stopped: stubborn.js did not exit within 0.5 s of the forwarded SIGTERM/,
+    );
+    expect(failure).toContain('ignoring SIGTERM');
   });
 });
