@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { readServingSettings } from '../contract/index.js';
-import { createLogger } from '../util/log.js';
+import { registerDemoCommand } from './demo-command.js';
+import { type CliContext, registerLocalCommands } from './local-commands.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
@@ -11,7 +11,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .description('SageMaker bring-your-own-container toolkit for Node.js')
     .showHelpAfterError();
 
-  // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  // Commands: `train` (src/train), `serve` (src/serve), `local` and `demo` (src/local). Each loads its
+  // modules when it runs, so one command does not pay for the others' start-up.
   program
     .command('train')
     .description(
@@ -30,10 +31,24 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .command('serve')
     .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
     .action(async () => {
-      const { serve } = await import('../serve/server.js');
+      const [{ readServingSettings }, { serve }, { createLogger }] = await Promise.all([
+        import('../contract/index.js'),
+        import('../serve/server.js'),
+        import('../util/log.js'),
+      ]);
       const settings = readServingSettings(env);
       await serve(settings, createLogger(settings.logLevel));
     });
+
+  const context: CliContext = {
+    env,
+    // Subprocesses run this same CLI: the same Node, loader flags (tsx in tests) and script.
+    smkitCommand: [process.execPath, ...process.execArgv, argv[1] ?? 'smkit'],
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  registerLocalCommands(program, context);
+  registerDemoCommand(program, context);
 
   await program.parseAsync([...argv]);
 }

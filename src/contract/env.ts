@@ -29,6 +29,8 @@ export const ENV = Object.freeze({
   maxConcurrentTransforms: 'SAGEMAKER_MAX_CONCURRENT_TRANSFORMS',
   pipeWaitSeconds: 'SMKIT_PIPE_WAIT_SECONDS',
   hostWaitSeconds: 'SMKIT_HOST_WAIT_SECONDS',
+  /** Local mode: `algo-1=127.0.0.2,algo-2=127.0.0.3`, how hosts find each other without DNS. */
+  hostAddresses: 'SMKIT_HOST_ADDRESSES',
   logFormat: 'SMKIT_LOG_FORMAT',
   s3Endpoint: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
 } as const);

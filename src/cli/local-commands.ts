@@ -1,0 +1,349 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Env } from '../contract/index.js';
+import { SmkitError } from '../util/errors.js';
+
+// The local-mode modules load only when a local command runs, so `smkit train` / `serve` start fast.
+const load = {
+  docker: () => import('../local/docker.js'),
+  hosts: () => import('../local/host-process.js'),
+  tree: () => import('../local/job-tree.js'),
+  endpoint: () => import('../local/local-endpoint.js'),
+  options: () => import('../local/options.js'),
+  report: () => import('../local/report.js'),
+  train: () => import('../local/train-job.js'),
+  invoke: () => import('../local/invoke.js'),
+};
+
+/** What the local commands need from the process that runs them. */
+export interface CliContext {
+  readonly env: Env;
+  /** How to start smkit itself (`node bin/smkit`), for `train`/`serve` subprocesses. */
+  readonly smkitCommand: readonly string[];
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Parses a number option: `integer` and `min` say what is allowed, the error says it. */
+function numberOption(min: number, integer: boolean) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (
+      value.trim() === '' ||
+      !Number.isFinite(number) ||
+      number < min ||
+      (integer && !Number.isInteger(number))
+    ) {
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
+    }
+    return number;
+  };
+}
+
+/** Runs a command body; a SmkitError becomes one line on stderr and exit code 1. */
+export function reportErrors(context: CliContext, name: string, body: () => Promise<number>): Promise<void> {
+  return body().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (!(error instanceof SmkitError)) throw error;
+      context.stderr.write(`smkit ${name}: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** Ctrl-C or SIGTERM as an AbortSignal: stops a job as StopTrainingJob would, or an endpoint. */
+async function stopSignal(): Promise<{ signal: AbortSignal; dispose(): void }> {
+  const [{ listenForStop }, { createLogger }] = await Promise.all([
+    import('../train/stop.js'),
+    import('../util/log.js'),
+  ]);
+  return listenForStop(createLogger());
+}
+
+async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
+  const { parseKeyValues } = await load.options();
+  let fromFile: Record<string, unknown> = {};
+  if (options.hyperparametersFile) {
+    try {
+      fromFile = JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new SmkitError(
+        `--hyperparameters-file ${options.hyperparametersFile}: ${(error as Error).message}; give a JSON object such as {"k": 3}`,
+      );
+    }
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new SmkitError(`--hyperparameters-file ${options.hyperparametersFile} must hold a JSON object`);
+    }
+  }
+  const fromCli = options.hyperparameters ? parseKeyValues(options.hyperparameters, '--hyperparameters') : {};
+  return { values: { ...fromFile, ...fromCli }, cliKeys: new Set(Object.keys(fromCli)) };
+}
+
+function registerTrain(local: Command, context: CliContext): void {
+  local
+    .command('train')
+    .description(
+      'run a training job locally as SageMaker runs it: /opt/ml per host, Pipe FIFOs, limits, artifacts',
+    )
+    .addOption(new Option('--algorithm <name>', 'built-in algorithm').choices(['kmeans', 'pca']))
+    .option('--entry-point <file>', 'script mode: the training script')
+    .option(
+      '--source-dir <dir>',
+      'script mode: directory copied to /opt/ml/code (entry point relative to it)',
+    )
+    .option('--hyperparameters <k=v,...>', 'hyperparameters, e.g. k=3,feature_dim=4')
+    .option('--hyperparameters-file <json>', 'hyperparameters as a JSON object')
+    .option(
+      '--channel <name=dir[,opts]>',
+      'channel: mode, content-type, distribution, wrapper, compression',
+      collect,
+    )
+    .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
+    .option(
+      '--max-runtime <seconds>',
+      'MaxRuntimeInSeconds: SIGTERM then, SIGKILL 120 s later',
+      numberOption(1, false),
+    )
+    .option('--output <dir>', 'where model.tar.gz and output.tar.gz go', 'smkit-output')
+    .option('--metric-definitions <name=regex;...>', 'MetricDefinitions applied to the logs')
+    .option('--image <image>', 'run `docker run --network host IMAGE train` per host instead of smkit train')
+    .option('--job-name <name>', 'TrainingJobName')
+    .option('--keep', 'keep the /opt/ml trees (printed) for inspection')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((options) =>
+      reportErrors(context, 'local train', async () => {
+        const [{ checkDocker }, { dockerLauncher, subprocessLauncher }, { hostAddress, hostNames }] =
+          await Promise.all([load.docker(), load.hosts(), load.tree()]);
+        const [{ parseChannel, parseMetricDefinitions }, { describeTraining }, { runLocalTraining }] =
+          await Promise.all([load.options(), load.report(), load.train()]);
+        if (options.image) await checkDocker();
+        const { values, cliKeys } = await hyperparametersFrom(options);
+        const jobName =
+          options.jobName ?? `smkit-local-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+        const hosts: number = options.hosts;
+        const addresses = hostNames(hosts).map((host, i) => ({
+          host,
+          address: hostAddress(i),
+        }));
+        const stop = await stopSignal();
+        try {
+          const result = await runLocalTraining({
+            jobName,
+            algorithm: options.algorithm,
+            entryPoint: options.entryPoint,
+            sourceDir: options.sourceDir,
+            hyperparameters: values,
+            hyperparametersFromCli: cliKeys,
+            channels: (options.channel ?? []).map(parseChannel),
+            hosts,
+            maxRuntimeSeconds: options.maxRuntime,
+            outputDir: path.resolve(options.output),
+            metricDefinitions: options.metricDefinitions
+              ? parseMetricDefinitions(options.metricDefinitions)
+              : [],
+            launcher: options.image
+              ? dockerLauncher(options.image, jobName, addresses)
+              : subprocessLauncher(context.smkitCommand, context.env, process.getuid?.()),
+            image: options.image,
+            keepTrees: options.keep,
+            signal: stop.signal,
+            onLog: (host, line) => context.stderr.write(`${host} | ${line}\n`),
+          });
+          context.stdout.write(
+            options.json ? `${JSON.stringify(result, null, 2)}\n` : describeTraining(result),
+          );
+          return result.status === 'Completed' ? 0 : 1;
+        } finally {
+          stop.dispose();
+        }
+      }),
+    );
+}
+
+/** `--env A=1 --env B=2` as an object; a value may hold commas (`--env 'X=a,b'` is one pair). */
+function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new SmkitError(`--env expects KEY=VALUE (got '${pair}')`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function registerServe(local: Command, context: CliContext): void {
+  local
+    .command('serve')
+    .description("serve a model as a SageMaker endpoint would, enforcing SageMaker's limits")
+    .requiredOption('--model <file|dir>', 'model.tar.gz or a model directory')
+    .option('--port <port>', 'port clients use', numberOption(0, true), 8080)
+    .option('--image <image>', 'run `docker run --network host IMAGE serve` instead of smkit serve')
+    .option('--env <KEY=VALUE>', 'environment for the model server (repeatable)', collect)
+    .option(
+      '--startup-timeout <seconds>',
+      'ContainerStartupHealthCheckTimeoutInSeconds',
+      numberOption(1, false),
+      240,
+    )
+    .action((options) =>
+      reportErrors(context, 'local serve', async () => {
+        const [{ checkDocker }, { startLocalEndpoint }] = await Promise.all([load.docker(), load.endpoint()]);
+        if (options.image) await checkDocker();
+        const endpoint = await startLocalEndpoint({
+          model: options.model,
+          port: options.port,
+          image: options.image,
+          smkitCommand: context.smkitCommand,
+          env: envFrom(options.env),
+          parentEnv: context.env,
+          limits: { startupMs: options.startupTimeout * 1000 },
+          onLog: (line) => context.stderr.write(`model | ${line}\n`),
+          onViolation: (v) => context.stderr.write(`limit | ${v.limit} on ${v.path}: ${v.message}\n`),
+        });
+        const stop = await stopSignal();
+        try {
+          await Promise.race([
+            endpoint.ready,
+            new Promise((resolve) => stop.signal.addEventListener('abort', resolve)),
+          ]);
+          if (!stop.signal.aborted) {
+            context.stdout.write(
+              `Endpoint InService at ${endpoint.url} (POST /invocations); Ctrl-C stops it\n`,
+            );
+            await new Promise((resolve) => stop.signal.addEventListener('abort', resolve));
+          }
+          return 0;
+        } finally {
+          stop.dispose();
+          await endpoint.close();
+        }
+      }),
+    );
+}
+
+function registerInvoke(local: Command, context: CliContext): void {
+  local
+    .command('invoke')
+    .description('POST one request to /invocations, as InvokeEndpoint does')
+    .option('--endpoint <url>', 'endpoint URL', 'http://127.0.0.1:8080')
+    .requiredOption('--content-type <type>', 'Content-Type of the body')
+    .option('--accept <type>', 'Accept')
+    .requiredOption('--body <file|->', 'request body file, or - for stdin')
+    .option('--custom-attributes <text>', 'X-Amzn-SageMaker-Custom-Attributes')
+    .action((options) =>
+      reportErrors(context, 'local invoke', async () => {
+        const { invokeEndpoint } = await load.invoke();
+        const answer = await invokeEndpoint({
+          endpoint: options.endpoint,
+          contentType: options.contentType,
+          accept: options.accept,
+          body: options.body === '-' ? await readStdin() : await readFile(options.body),
+          customAttributes: options.customAttributes,
+        });
+        if (answer.status >= 200 && answer.status < 300) {
+          context.stdout.write(answer.body);
+          return 0;
+        }
+        context.stderr.write(
+          `smkit local invoke: the model answered ${answer.status} (InvokeEndpoint would raise ModelError): ${answer.body.toString('utf8')}\n`,
+        );
+        return 1;
+      }),
+    );
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function registerTransform(local: Command, context: CliContext): void {
+  local
+    .command('transform')
+    .description('run a batch transform over a directory: X.out per input file X')
+    .option('--model <file|dir>', 'start an endpoint for this model (SAGEMAKER_BATCH=true)')
+    .option('--endpoint <url>', 'or use a running endpoint')
+    .option('--image <image>', 'with --model: run the image instead of smkit serve')
+    .option('--env <KEY=VALUE>', 'with --model: environment for the model server (repeatable)', collect)
+    .requiredOption('--input <dir>', 'input files')
+    .requiredOption('--output <dir>', 'where X.out files go')
+    .requiredOption('--content-type <type>', 'ContentType of the input')
+    .option('--accept <type>', 'Accept', 'application/json')
+    .addOption(
+      new Option('--split-type <type>', 'SplitType').choices(['Line', 'RecordIO', 'None']).default('None'),
+    )
+    .addOption(new Option('--strategy <strategy>', 'BatchStrategy').choices(['MultiRecord', 'SingleRecord']))
+    .option('--max-payload <mb>', 'MaxPayloadInMB (0 = chunked, no limit)', numberOption(0, false))
+    .option('--concurrency <n>', 'MaxConcurrentTransforms', numberOption(1, true))
+    .addOption(new Option('--assemble-with <how>', 'AssembleWith').choices(['Line', 'None']).default('None'))
+    .option('--input-filter <jsonpath>', 'InputFilter, e.g. $[1:]')
+    .addOption(new Option('--join-source <source>', 'JoinSource').choices(['Input', 'None']).default('None'))
+    .option('--output-filter <jsonpath>', 'OutputFilter, e.g. $[-1]')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((options) =>
+      reportErrors(context, 'local transform', async () => {
+        if (!options.model === !options.endpoint) throw new SmkitError('give either --model or --endpoint');
+        const [{ checkDocker }, { transformWithModel }, { describeTransform }] = await Promise.all([
+          load.docker(),
+          load.invoke(),
+          load.report(),
+        ]);
+        if (options.image) await checkDocker();
+        let shown = '';
+        const result = await transformWithModel(
+          {
+            endpoint: options.endpoint,
+            input: options.input,
+            output: options.output,
+            contentType: options.contentType,
+            accept: options.accept,
+            splitType: options.splitType,
+            strategy: options.strategy,
+            maxPayloadMb: options.maxPayload,
+            concurrency: options.concurrency,
+            assembleWith: options.assembleWith,
+            inputFilter: options.inputFilter,
+            joinSource: options.joinSource,
+            outputFilter: options.outputFilter,
+            onProgress: (p) => {
+              const line = `file ${p.filesDone + 1}/${p.files} ${p.file}: ${p.batches} mini-batch(es)`;
+              if (context.stderr.isTTY) context.stderr.write(`\r${line}\u001b[K`);
+              else if (line.split(':')[0] !== shown) context.stderr.write(`${line}\n`);
+              shown = line.split(':')[0]!;
+            },
+          },
+          {
+            model: options.model,
+            image: options.image,
+            env: envFrom(options.env),
+            smkitCommand: context.smkitCommand,
+            parentEnv: context.env,
+            onLog: (line) => context.stderr.write(`model | ${line}\n`),
+          },
+        );
+        if (context.stderr.isTTY) context.stderr.write('\n');
+        context.stdout.write(
+          options.json ? `${JSON.stringify(result, null, 2)}\n` : describeTransform(result),
+        );
+        return result.failures.length ? 1 : 0;
+      }),
+    );
+}
+
+/** Adds `smkit local train|serve|invoke|transform`. */
+export function registerLocalCommands(program: Command, context: CliContext): void {
+  const local = program
+    .command('local')
+    .description('run training jobs, endpoints and batch transforms locally, stricter than SageMaker itself');
+  registerTrain(local, context);
+  registerServe(local, context);
+  registerInvoke(local, context);
+  registerTransform(local, context);
+}

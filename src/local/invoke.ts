@@ -1,0 +1,78 @@
+import { ENV } from '../contract/index.js';
+import { SmkitError } from '../util/errors.js';
+import { type HttpAnswer, send } from './http-client.js';
+import { type LocalEndpointOptions, startLocalEndpoint } from './local-endpoint.js';
+import { runTransform, type TransformOptions, type TransformResult } from './transform.js';
+
+/** One InvokeEndpoint call. */
+export interface InvokeOptions {
+  readonly endpoint: string;
+  readonly contentType: string;
+  readonly accept?: string;
+  readonly body: Buffer;
+  readonly customAttributes?: string;
+}
+
+/** POSTs one body to `/invocations` with the headers InvokeEndpoint sends. */
+export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer> {
+  try {
+    return await send(
+      `${options.endpoint.replace(/\/$/, '')}/invocations`,
+      'POST',
+      options.body,
+      {
+        'content-type': options.contentType,
+        ...(options.accept ? { accept: options.accept } : {}),
+        ...(options.customAttributes
+          ? { 'x-amzn-sagemaker-custom-attributes': options.customAttributes }
+          : {}),
+      },
+      70_000,
+    );
+  } catch (error) {
+    throw new SmkitError(
+      `cannot reach ${options.endpoint}: ${(error as Error).message}; start one with \`smkit local serve --model model.tar.gz\``,
+    );
+  }
+}
+
+/** How `transform --model` starts its own endpoint. */
+export interface TransformModelOptions
+  extends Pick<LocalEndpointOptions, 'image' | 'smkitCommand' | 'parentEnv' | 'onLog'> {
+  readonly model?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs a transform against `options.endpoint`, or, with `model.model`, against an endpoint started for it
+ * as batch transform starts its container: SAGEMAKER_BATCH=true plus the parameters the user set.
+ */
+export async function transformWithModel(
+  options: Omit<TransformOptions, 'endpoint'> & { readonly endpoint?: string },
+  model: TransformModelOptions,
+): Promise<TransformResult> {
+  if (!model.model) return runTransform({ ...options, endpoint: options.endpoint! });
+  const strategy = options.strategy === 'SingleRecord' ? 'SINGLE_RECORD' : 'MULTI_RECORD';
+  const endpoint = await startLocalEndpoint({
+    ...model,
+    model: model.model,
+    port: 0,
+    env: {
+      ...model.env,
+      [ENV.batch]: 'true',
+      ...(options.strategy ? { [ENV.batchStrategy]: strategy } : {}),
+      ...(options.maxPayloadMb !== undefined ? { [ENV.maxPayloadInMb]: String(options.maxPayloadMb) } : {}),
+      ...(options.concurrency !== undefined
+        ? { [ENV.maxConcurrentTransforms]: String(options.concurrency) }
+        : {}),
+    },
+    // Batch transform allows up to 100 MB bodies and waits 600 s per request (ModelClientConfig defaults).
+    limits: { maxBodyBytes: 100 * 1024 * 1024, invocationTimeoutMs: 600_000 },
+  });
+  try {
+    await endpoint.ready;
+    return await runTransform({ ...options, endpoint: endpoint.url });
+  } finally {
+    await endpoint.close();
+  }
+}

@@ -1,0 +1,199 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ENV, type Env, resolvePaths } from '../contract/index.js';
+import { InputError, SmkitError } from '../util/errors.js';
+import { prepareModelDir, removeTree } from './archives.js';
+import { isMissingCommand, missingCommandMessage } from './docker.js';
+import { readOnlyMountPrefix } from './namespace.js';
+import {
+  createLimitProxy,
+  type EndpointLimits,
+  type LimitViolation,
+  SAGEMAKER_LIMITS,
+} from './limit-proxy.js';
+
+/** Options of `smkit local serve`. */
+export interface LocalEndpointOptions {
+  /** model.tar.gz or a model directory. */
+  readonly model: string;
+  /** The port clients use (the limit proxy listens there). */
+  readonly port: number;
+  /** Run the image with `docker run --network host IMAGE serve` instead of `smkit serve`. */
+  readonly image?: string;
+  /** How to run smkit itself (`node bin/smkit`), for `serve` without Docker. */
+  readonly smkitCommand: readonly string[];
+  /** The environment given to the model server (merged over `parentEnv` for subprocesses). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly parentEnv?: Env;
+  readonly limits?: Partial<EndpointLimits>;
+  /** How often to ping while waiting for the container (SageMaker and the SDK: every few seconds). */
+  readonly pollMs?: number;
+  readonly onLog?: (line: string) => void;
+  readonly onViolation?: (violation: LimitViolation) => void;
+}
+
+/** A running local endpoint. */
+export interface LocalEndpoint {
+  readonly url: string;
+  /** Resolves when the container answered /ping with 200 (InService); rejects with the reason it never did. */
+  readonly ready: Promise<void>;
+  /** Stops the model server (SIGTERM, SIGKILL after 30 s as on scale-in) and the proxy. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = '127.0.0.1';
+
+async function listen(server: http.Server, port: number): Promise<void> {
+  server.listen(port, LOOPBACK);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new InputError(
+        `port ${port} is in use: stop what listens there, or pass --port with a free port`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, LOOPBACK);
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function ping(port: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: LOOPBACK, port, path: '/ping', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+function startServer(
+  options: LocalEndpointOptions,
+  base: string,
+  innerPort: number,
+  prefix: readonly string[] = [],
+): ChildProcess {
+  const env = { ...options.env, [ENV.bindToPort]: String(innerPort) };
+  if (options.image) {
+    const args = ['run', '--rm', '--network', 'host', '-v', `${resolvePaths(base).model}:/opt/ml/model:ro`];
+    for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
+    args.push(options.image, 'serve');
+    return spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+  const [file, ...args] = [...prefix, ...options.smkitCommand];
+  return spawn(file!, [...args, 'serve'], {
+    env: { ...options.parentEnv, ...env, [ENV.baseDir]: base },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Starts a local endpoint as SageMaker would: the model unpacked (safely) into a read-only model dir, the
+ * model server (`smkit serve` or the image) on an inner port, and a front proxy on `port` that enforces
+ * SageMaker's limits. `ready` rejects if the server exits or does not pass /ping within the startup window.
+ */
+export async function startLocalEndpoint(options: LocalEndpointOptions): Promise<LocalEndpoint> {
+  const limits = { ...SAGEMAKER_LIMITS, ...options.limits };
+  const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-endpoint-'));
+  let inService = false;
+  const innerPort = await freePort();
+  const proxy = createLimitProxy(
+    { host: LOOPBACK, port: innerPort, inService: () => inService, onViolation: options.onViolation },
+    limits,
+  );
+  const cleanup = async () => {
+    proxy.closeAllConnections();
+    if (proxy.listening) proxy.close();
+    await removeTree(work).catch(() => undefined);
+  };
+  let child: ChildProcess;
+  try {
+    await listen(proxy, options.port);
+    const base = path.join(work, 'ml');
+    await mkdir(base);
+    await prepareModelDir(options.model, resolvePaths(base).model);
+    const modelDir = resolvePaths(base).model;
+    const prefix = options.image ? undefined : await readOnlyMountPrefix(modelDir, process.getuid?.());
+    if (!options.image && !prefix && process.getuid?.() === 0) {
+      options.onLog?.(
+        'smkit: running as root without a private mount namespace: the model dir is read-only by permissions only',
+      );
+    }
+    child = startServer(options, base, innerPort, prefix);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      options.onLog?.(line);
+    });
+  }
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+  let exitCode: number | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+  });
+  const ready = (async () => {
+    const started = Date.now();
+    while (Date.now() - started < limits.startupMs) {
+      if (exitCode !== undefined) {
+        if (options.image && isMissingCommand(exitCode, tail.join('\n'))) {
+          throw new SmkitError(missingCommandMessage(options.image, 'serve'));
+        }
+        throw new SmkitError(
+          `the model server exited with code ${exitCode} before it answered /ping: ${tail.at(-1) ?? 'no output'}`,
+        );
+      }
+      if ((await ping(innerPort, limits.pingTimeoutMs)) === 200) {
+        inService = true;
+        return;
+      }
+      await sleep(options.pollMs ?? 500);
+    }
+    throw new SmkitError(
+      `the container did not answer /ping with 200 within SageMaker's startup window (${limits.startupMs / 1000} s): CreateEndpoint would fail; load the model faster or raise ContainerStartupHealthCheckTimeoutInSeconds`,
+    );
+  })();
+  ready.catch(() => undefined);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await cleanup();
+    })();
+    return closing;
+  };
+  const address = proxy.address() as net.AddressInfo;
+  return { url: `http://${LOOPBACK}:${address.port}`, ready, close };
+}
