@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { runTrainingJob } from '../train/runner.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
@@ -10,6 +11,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError();
 
   // Commands: `train` (src/train), `serve` (src/serve), `local` (src/local).
+  program
+    .command('train')
+    .description(
+      'run the training job under SAGEMAKER_BASE_DIR (default /opt/ml): a user script (sagemaker_program) ' +
+        'or a built-in algorithm (smkit_algorithm / SMKIT_ALGORITHM); exits non-zero with output/failure on failure',
+    )
+    .action(async () => {
+      // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      process.exit(await runTrainingJob({ env: process.env }));
+    });
 
   await program.parseAsync([...argv]);
 }

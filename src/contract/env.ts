@@ -30,6 +30,7 @@ export const ENV = Object.freeze({
   pipeWaitSeconds: 'SMKIT_PIPE_WAIT_SECONDS',
   hostWaitSeconds: 'SMKIT_HOST_WAIT_SECONDS',
   logFormat: 'SMKIT_LOG_FORMAT',
+  s3Endpoint: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
 } as const);
 
 function first(env: Env, names: string | readonly string[]): string | undefined {
@@ -64,6 +65,8 @@ export interface TrainingSettings extends CommonSettings {
   /** How long to wait for peer host names to resolve (`SMKIT_HOST_WAIT_SECONDS`, default 900). */
   readonly hostWaitSeconds: number;
   readonly program: string | undefined;
+  /** An S3 endpoint other than AWS's (`AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`): moto, MinIO. */
+  readonly s3Endpoint: string | undefined;
 }
 
 /** Settings of a serving process (real-time or batch). */
@@ -102,6 +105,7 @@ export function readTrainingSettings(env: Env): TrainingSettings {
     pipeWaitSeconds: pipe === undefined ? 600 : positiveNumber(ENV.pipeWaitSeconds).parse(pipe),
     hostWaitSeconds: hosts === undefined ? 900 : positiveNumber(ENV.hostWaitSeconds).parse(hosts),
     program: first(env, ENV.program),
+    s3Endpoint: first(env, ENV.s3Endpoint),
   });
 }
 

@@ -1,0 +1,298 @@
+import { InputError } from '../util/errors.js';
+import { BatchBuilder } from './batch-builder.js';
+import type { RecordBatch } from './records.js';
+
+/** Options for reading numeric CSV into batches. */
+export interface CsvOptions {
+  /** Named in error messages, e.g. `/opt/ml/input/data/train/part-0.csv`. */
+  readonly file: string;
+  /** Feature columns per row (after the label columns). */
+  readonly featureDim: number;
+  /** Leading label columns (`text/csv;label_size=N`), default 0. */
+  readonly labelSize?: number;
+  readonly batchSize: number;
+}
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+const SPACE = 32;
+const TAB = 9;
+const MAX_EXACT = 2 ** 53;
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * A push parser for headerless numeric CSV: `write` chunks of any size (lines may cross chunk
+ * boundaries), `finish` at the end of the file. Each row's leading `labelSize` columns go to the
+ * builder's labels and the rest to its values, parsed straight from the bytes into float32.
+ * Blank lines are skipped; LF and CRLF endings are accepted.
+ */
+export class CsvParser {
+  private carry: Buffer | undefined;
+  private line = 0;
+  private readonly columns: number;
+  private readonly labelSize: number;
+
+  constructor(
+    private readonly file: string,
+    private readonly builder: BatchBuilder,
+    labelSize = 0,
+  ) {
+    this.labelSize = labelSize;
+    this.columns = labelSize + builder.dim;
+    if (builder.labelDim !== labelSize) builder.setLabelDim(labelSize);
+  }
+
+  /** Parses the complete lines of one more chunk and keeps the last partial line for later. */
+  write(chunk: Buffer): void {
+    let start = 0;
+    if (this.carry) {
+      const newline = chunk.indexOf(NL);
+      if (newline < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, newline + 1)]);
+      this.carry = undefined;
+      this.parseLines(joined, 0, joined.length);
+      start = newline + 1;
+    }
+    const last = chunk.lastIndexOf(NL);
+    if (last < start) {
+      if (start < chunk.length) this.carry = Buffer.from(chunk.subarray(start));
+      return;
+    }
+    this.parseLines(chunk, start, last + 1);
+    if (last + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(last + 1));
+  }
+
+  /** Parses a last line without a newline. */
+  finish(): void {
+    if (this.carry) {
+      const rest = this.carry;
+      this.carry = undefined;
+      this.parseLines(rest, 0, rest.length);
+    }
+  }
+
+  /** Parses whole lines in buf[p, end); `end` is just past a newline or the end of the input. */
+  private parseLines(buf: Buffer, p: number, end: number): void {
+    const builder = this.builder;
+    const columns = this.columns;
+    const labelSize = this.labelSize;
+    while (p < end) {
+      this.line += 1;
+      const lineStart = p;
+      let ch = buf[p]!;
+      if (ch === NL) {
+        p += 1;
+        continue;
+      }
+      if (ch === CR && (p + 1 === end || buf[p + 1] === NL)) {
+        p += 2;
+        continue;
+      }
+      const values = builder.values;
+      const labels = builder.labels;
+      const base = builder.rowOffset() - labelSize;
+      const labelBase = builder.rows * labelSize;
+      for (let column = 0; column < columns; column++) {
+        // Inline number parser: exact for up to 2^53 mantissas and |exponent| <= 22 (one correctly
+        // rounded multiply or divide); anything else falls back to Number() on the cell text.
+        const cellStart = p;
+        ch = buf[p]!;
+        while (ch === SPACE || ch === TAB) ch = buf[++p]!;
+        let negative = false;
+        if (ch === 45 || ch === 43) {
+          negative = ch === 45;
+          ch = buf[++p]!;
+        }
+        let mantissa = 0;
+        let exponent = 0;
+        let digits = 0;
+        while (ch >= 48 && ch <= 57) {
+          mantissa = mantissa * 10 + (ch - 48);
+          digits++;
+          ch = buf[++p]!;
+        }
+        if (ch === 46) {
+          ch = buf[++p]!;
+          while (ch >= 48 && ch <= 57) {
+            mantissa = mantissa * 10 + (ch - 48);
+            exponent--;
+            digits++;
+            ch = buf[++p]!;
+          }
+        }
+        let value: number;
+        let slow = digits === 0 || mantissa >= MAX_EXACT;
+        if (!slow && (ch === 101 || ch === 69)) {
+          ch = buf[++p]!;
+          let expNegative = false;
+          if (ch === 45 || ch === 43) {
+            expNegative = ch === 45;
+            ch = buf[++p]!;
+          }
+          let e = 0;
+          let expDigits = 0;
+          while (ch >= 48 && ch <= 57 && e < 10000) {
+            e = e * 10 + (ch - 48);
+            expDigits++;
+            ch = buf[++p]!;
+          }
+          if (expDigits === 0) slow = true;
+          exponent += expNegative ? -e : e;
+        }
+        if (!slow && exponent >= -22 && exponent <= 22) {
+          value = exponent < 0 ? mantissa / POW10[-exponent]! : mantissa * POW10[exponent]!;
+          if (negative) value = -value;
+          while (ch === SPACE || ch === TAB) ch = buf[++p]!;
+        } else {
+          // Cells the fast path does not cover (nan, inf, quotes, long mantissas, big exponents).
+          p = cellStart;
+          while (p < end && buf[p] !== COMMA && buf[p] !== NL && buf[p] !== CR) p++;
+          value = this.slowCell(buf, cellStart, p, column, end);
+          ch = buf[p]!;
+        }
+        if (column < labelSize) labels![labelBase + column] = value;
+        else values[base + column] = value;
+        if (column < columns - 1) {
+          if (ch !== COMMA || p >= end) this.badRow(buf, lineStart, end, cellStart, p, column);
+          p++;
+        } else {
+          if (ch === CR) ch = buf[++p]!;
+          if (p < end && ch !== NL) this.badRow(buf, lineStart, end, cellStart, p, column);
+          p++;
+        }
+      }
+      builder.commitRow();
+    }
+  }
+
+  private slowCell(buf: Buffer, start: number, end: number, column: number, lineEnd: number): number {
+    let text = buf.toString('latin1', start, end).trim();
+    if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1).trim();
+    const lower = text.toLowerCase();
+    if (lower === 'nan' || lower === '+nan' || lower === '-nan') return Number.NaN;
+    if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity;
+    if (lower === '-inf' || lower === '-infinity') return -Infinity;
+    const value = text === '' ? Number.NaN : Number(text);
+    if (Number.isNaN(value) || /^[+-]?0[xob]/i.test(text)) {
+      this.notANumber(buf, start, end, column, lineEnd);
+    }
+    return value;
+  }
+
+  private notANumber(buf: Buffer, start: number, end: number, column: number, lineEnd: number): never {
+    let stop = end;
+    while (stop < lineEnd && buf[stop] !== COMMA && buf[stop] !== NL && buf[stop] !== CR) stop++;
+    const text = buf.toString('utf8', start, Math.min(stop, start + 40));
+    const header = this.line === 1 ? ' CSV channels have no header row: remove it.' : '';
+    const hint = text.trim() === '' ? 'an empty value' : `'${text}'`;
+    throw new InputError(
+      `${this.file} line ${this.line} column ${column + 1}: ${hint} is not a number.${header} Every cell must be a number.`,
+    );
+  }
+
+  /** Reports a row that is too short or long, or a cell with trailing junk. */
+  private badRow(
+    buf: Buffer,
+    lineStart: number,
+    end: number,
+    cellStart: number,
+    p: number,
+    column: number,
+  ): never {
+    let stop = lineStart;
+    let actual = 1;
+    while (stop < end && buf[stop] !== NL) {
+      if (buf[stop] === COMMA) actual++;
+      stop++;
+    }
+    if (actual !== this.columns) {
+      const labels = this.labelSize
+        ? `label_size ${this.labelSize} + feature_dim ${this.builder.dim}`
+        : 'feature_dim';
+      throw new InputError(
+        `${this.file} line ${this.line}: expected ${this.columns} columns (${labels}), got ${actual}. Every row must have the same width.`,
+      );
+    }
+    return this.notANumber(buf, cellStart, Math.max(p, cellStart), column, end);
+  }
+}
+
+/**
+ * Streams headerless numeric CSV (a Node Readable or async iterable of Buffers) as batches of
+ * `batchSize` rows (the last may be smaller); memory holds one chunk and one batch.
+ * @example for await (const batch of readCsv(createReadStream(f), { file: f, featureDim: 4, batchSize: 500 }))
+ */
+export async function* readCsv(
+  source: AsyncIterable<Buffer>,
+  options: CsvOptions,
+): AsyncGenerator<RecordBatch> {
+  const labelSize = options.labelSize ?? 0;
+  const builder = new BatchBuilder({
+    batchSize: options.batchSize,
+    dim: options.featureDim,
+    labelDim: labelSize,
+  });
+  const parser = new CsvParser(options.file, builder, labelSize);
+  for await (const chunk of source) {
+    parser.write(chunk);
+    yield* builder.take();
+  }
+  parser.finish();
+  builder.flush();
+  yield* builder.take();
+}
+
+/** Options of `parseCsvBody`. */
+export interface CsvBodyOptions {
+  /** Expected feature columns; when omitted, the first row decides. */
+  readonly featureDim?: number;
+  readonly labelSize?: number;
+  /** Named in errors (default `request body`). */
+  readonly file?: string;
+}
+
+/**
+ * Parses a whole CSV body (a serving request: one row per line) into one batch.
+ * @example parseCsvBody(Buffer.from('1.5,16,14,23\n')) // { rows: 1, dim: 4, values: [1.5, 16, 14, 23] }
+ */
+export function parseCsvBody(body: Buffer, options: CsvBodyOptions = {}): RecordBatch {
+  const file = options.file ?? 'request body';
+  const labelSize = options.labelSize ?? 0;
+  let dim = options.featureDim;
+  if (dim === undefined) {
+    const first = firstRow(body);
+    if (!first) throw new InputError(`${file} holds no rows`);
+    let commas = 0;
+    for (let i = 0; i < first.length; i++) if (first[i] === COMMA) commas++;
+    dim = commas + 1 - labelSize;
+    if (dim < 1)
+      throw new InputError(`${file} line 1 has ${commas + 1} columns, not more than label_size ${labelSize}`);
+  }
+  let lines = 1;
+  for (let at = body.indexOf(NL); at >= 0; at = body.indexOf(NL, at + 1)) lines++;
+  const builder = new BatchBuilder({ batchSize: lines, dim, labelDim: labelSize });
+  const parser = new CsvParser(file, builder, labelSize);
+  parser.write(body);
+  parser.finish();
+  builder.flush();
+  const [batch] = builder.take();
+  if (!batch) throw new InputError(`${file} holds no rows`);
+  return batch;
+}
+
+function firstRow(body: Buffer): Buffer | undefined {
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NL, start);
+    if (end < 0) end = body.length;
+    const line = body.subarray(start, end);
+    const trimmed = line.at(-1) === CR ? line.subarray(0, -1) : line;
+    if (trimmed.length) return trimmed;
+    start = end + 1;
+  }
+  return undefined;
+}

@@ -1,0 +1,473 @@
+import os from 'node:os';
+import protobuf from 'protobufjs';
+import { InputError } from '../util/errors.js';
+import { BatchBuilder } from './batch-builder.js';
+import { RecordCollector, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
+import type { RecordBatch } from './records.js';
+
+/** The MIME type of RecordIO-framed `aialgs.data.Record` protobuf messages. */
+export const RECORDIO_PROTOBUF = 'application/x-recordio-protobuf';
+
+const tensor = (type: string) => ({
+  fields: {
+    values: { rule: 'repeated', type, id: 1, options: { packed: true } },
+    keys: { rule: 'repeated', type: 'uint64', id: 2, options: { packed: true } },
+    shape: { rule: 'repeated', type: 'uint64', id: 3, options: { packed: true } },
+  },
+});
+
+/** SageMaker's `aialgs.data` schema (proto2) as a protobufjs JSON descriptor. */
+export const AIALGS_DATA_SCHEMA = {
+  nested: {
+    aialgs: {
+      nested: {
+        data: {
+          nested: {
+            Float32Tensor: tensor('float'),
+            Float64Tensor: tensor('double'),
+            Int32Tensor: tensor('int32'),
+            Bytes: {
+              fields: {
+                value: { rule: 'repeated', type: 'bytes', id: 1 },
+                content_type: { type: 'string', id: 2 },
+              },
+            },
+            Value: {
+              oneofs: { value: { oneof: ['float32_tensor', 'float64_tensor', 'int32_tensor', 'bytes'] } },
+              fields: {
+                float32_tensor: { type: 'Float32Tensor', id: 2 },
+                float64_tensor: { type: 'Float64Tensor', id: 3 },
+                int32_tensor: { type: 'Int32Tensor', id: 7 },
+                bytes: { type: 'Bytes', id: 9 },
+              },
+            },
+            Record: {
+              fields: {
+                features: { keyType: 'string', type: 'Value', id: 1 },
+                label: { keyType: 'string', type: 'Value', id: 2 },
+                uid: { type: 'string', id: 3 },
+                metadata: { type: 'string', id: 4 },
+                configuration: { type: 'string', id: 5 },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+/** The protobufjs type of `aialgs.data.Record`. */
+export const RecordType: protobuf.Type =
+  protobuf.Root.fromJSON(AIALGS_DATA_SCHEMA).lookupType('aialgs.data.Record');
+
+/** One tensor of a Record: dense when `keys` is empty, else sparse with `shape`. */
+export interface Tensor {
+  readonly type: 'float32' | 'float64' | 'int32';
+  readonly values: Float32Array | Float64Array | Int32Array;
+  readonly keys: readonly number[];
+  readonly shape: readonly number[];
+}
+
+/** A decoded `aialgs.data.Record` (tensors only; `Bytes` values are reported as an error). */
+export interface DecodedRecord {
+  readonly features: Readonly<Record<string, Tensor>>;
+  readonly label: Readonly<Record<string, Tensor>>;
+  readonly uid?: string;
+}
+
+interface RawTensor {
+  values?: number[];
+  keys?: (number | { toNumber(): number })[];
+  shape?: (number | { toNumber(): number })[];
+}
+interface RawValue {
+  float32_tensor?: RawTensor;
+  float64_tensor?: RawTensor;
+  int32_tensor?: RawTensor;
+  bytes?: unknown;
+}
+interface RawRecord {
+  features?: Record<string, RawValue>;
+  label?: Record<string, RawValue>;
+  uid?: string;
+}
+
+const toNumber = (value: number | { toNumber(): number }) =>
+  typeof value === 'number' ? value : value.toNumber();
+
+function toTensor(value: RawValue, where: string): Tensor {
+  const raw = value.float32_tensor ?? value.float64_tensor ?? value.int32_tensor;
+  if (!raw) {
+    throw new InputError(
+      `${where} holds ${value.bytes ? 'a Bytes value' : 'no value'}; expected a Float32, Float64 or Int32 tensor`,
+    );
+  }
+  const type = value.float32_tensor ? 'float32' : value.float64_tensor ? 'float64' : 'int32';
+  const ArrayType = type === 'float32' ? Float32Array : type === 'float64' ? Float64Array : Int32Array;
+  return {
+    type,
+    values: ArrayType.from(raw.values ?? []),
+    keys: (raw.keys ?? []).map(toNumber),
+    shape: (raw.shape ?? []).map(toNumber),
+  };
+}
+
+function toTensors(map: Record<string, RawValue> | undefined, where: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(map ?? {})) out[key] = toTensor(value, `${where} '${key}'`);
+  return out;
+}
+
+/**
+ * Decodes one Record payload (the bytes inside a RecordIO record) with protobufjs. Accepts packed
+ * and non-packed encodings.
+ * @param where names the record in errors, e.g. `train/part-0.pbr record 3`
+ */
+export function decodeRecord(payload: Uint8Array, where = 'record'): DecodedRecord {
+  let raw: RawRecord;
+  try {
+    raw = RecordType.toObject(RecordType.decode(payload), { longs: Number }) as RawRecord;
+  } catch (error) {
+    throw new InputError(
+      `${where} is not an aialgs.data.Record protobuf message (${(error as Error).message}). Check the channel's ContentType.`,
+    );
+  }
+  return {
+    features: toTensors(raw.features, `${where}: feature`),
+    label: toTensors(raw.label, `${where}: label`),
+    ...(raw.uid ? { uid: raw.uid } : {}),
+  };
+}
+
+/** Tensor contents for `encodeRecord`: a dense vector, or sparse `keys` + `shape`. */
+export interface TensorInput {
+  readonly values: ArrayLike<number>;
+  readonly type?: 'float32' | 'float64' | 'int32';
+  readonly keys?: readonly number[];
+  readonly shape?: readonly number[];
+}
+
+function rawTensor(input: TensorInput): RawValue {
+  const tensor: RawTensor = { values: Array.from(input.values) };
+  if (input.keys?.length) tensor.keys = [...input.keys];
+  if (input.shape?.length) tensor.shape = [...input.shape];
+  const type = input.type ?? 'float32';
+  return type === 'float32'
+    ? { float32_tensor: tensor }
+    : type === 'float64'
+      ? { float64_tensor: tensor }
+      : { int32_tensor: tensor };
+}
+
+/**
+ * Encodes one Record payload (not framed) with protobufjs.
+ * @example encodeRecord({ features: { values: { values: [1.5, 16, 14, 23] } } })
+ */
+export function encodeRecord(record: {
+  features?: Readonly<Record<string, TensorInput>>;
+  label?: Readonly<Record<string, TensorInput>>;
+}): Buffer {
+  const raw: RawRecord = {};
+  if (record.features) {
+    raw.features = Object.fromEntries(Object.entries(record.features).map(([k, t]) => [k, rawTensor(t)]));
+  }
+  if (record.label) {
+    raw.label = Object.fromEntries(Object.entries(record.label).map(([k, t]) => [k, rawTensor(t)]));
+  }
+  const bytes = RecordType.encode(RecordType.fromObject(raw)).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Encodes a batch as RecordIO-protobuf, one framed Record per row with dense float32 `values`
+ * features (and `values` labels when the batch has labels), as the SageMaker SDK's
+ * `write_numpy_to_dense_tensor` does. For tests, local mode and benchmarks.
+ */
+export function encodeDenseRecords(batch: RecordBatch): Buffer {
+  const framed: Buffer[] = [];
+  const labelDim = batch.labelDim ?? 0;
+  for (let row = 0; row < batch.rows; row++) {
+    const features = batch.values.subarray(row * batch.dim, (row + 1) * batch.dim);
+    const label =
+      batch.labels && labelDim
+        ? { values: { values: batch.labels.subarray(row * labelDim, (row + 1) * labelDim) } }
+        : undefined;
+    framed.push(encodeRecordIO(encodeRecord({ features: { values: { values: features } }, label })));
+  }
+  return Buffer.concat(framed);
+}
+
+/**
+ * Encodes predictions as RecordIO-protobuf responses, the way SageMaker's built-in algorithms answer:
+ * one Record per row with no features and `label = {name: float32[width]}` per column.
+ * @param columns field name -> rows x width values (width = length / rows)
+ * @example encodeLabelRecords(2, { closest_cluster: new Float32Array([0, 1]) })
+ */
+export function encodeLabelRecords(rows: number, columns: Readonly<Record<string, Float32Array>>): Buffer {
+  const names = Object.keys(columns);
+  const framed: Buffer[] = [];
+  for (let row = 0; row < rows; row++) {
+    const label: Record<string, TensorInput> = {};
+    for (const name of names) {
+      const column = columns[name]!;
+      const width = column.length / rows;
+      label[name] = { values: column.subarray(row * width, (row + 1) * width) };
+    }
+    framed.push(encodeRecordIO(encodeRecord({ label })));
+  }
+  return Buffer.concat(framed);
+}
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+const VALUES_KEY = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73]; // "values"
+
+/**
+ * Decodes Record payloads into dense rows of a BatchBuilder. Dense float32 packed records (what the
+ * SageMaker SDK writes) take a hand-rolled path that copies the floats in one call; anything else
+ * (sparse, float64, int32, non-packed, other keys) goes through protobufjs.
+ */
+export class RecordRowDecoder {
+  constructor(
+    private readonly file: string,
+    private readonly builder: BatchBuilder,
+  ) {}
+
+  /** Decodes one record payload (1-based `index` for messages) into the next row. */
+  decode(payload: Buffer, index: number): void {
+    if (!(LITTLE_ENDIAN && this.decodeFast(payload))) this.decodeGeneral(payload, index);
+    this.builder.commitRow();
+  }
+
+  /** Returns false (having written nothing visible) when the record is not plain dense float32. */
+  private decodeFast(buf: Buffer): boolean {
+    const builder = this.builder;
+    let featuresAt = -1;
+    let featuresLength = 0;
+    let labelAt = -1;
+    let labelLength = 0;
+    let p = 0;
+    const end = buf.length;
+    while (p < end) {
+      const tag = buf[p++]!;
+      if ((tag & 7) !== 2) return false;
+      // All fields of Record are length-delimited; lengths are varints (< 2^28 here).
+      let length = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        if (p >= end || shift > 21) return false;
+        byte = buf[p++]!;
+        length |= (byte & 0x7f) << shift;
+        shift += 7;
+      } while (byte & 0x80);
+      const fieldEnd = p + length;
+      if (fieldEnd > end) return false;
+      if (tag === 0x0a || tag === 0x12) {
+        const at = this.denseFloatsIn(buf, p, fieldEnd);
+        if (at < 0) return false;
+        const count = (fieldEnd - at) / 4;
+        if (tag === 0x0a) {
+          if (featuresAt >= 0) return false;
+          featuresAt = at;
+          featuresLength = count;
+        } else {
+          if (labelAt >= 0) return false;
+          labelAt = at;
+          labelLength = count;
+        }
+      } else if (tag !== 0x1a && tag !== 0x22 && tag !== 0x2a) {
+        return false;
+      }
+      p = fieldEnd;
+    }
+    if (featuresAt < 0 || featuresLength !== builder.dim) return false;
+    if (builder.labelDim === -1) builder.setLabelDim(labelAt >= 0 ? labelLength : 0);
+    if (labelAt >= 0 ? labelLength !== builder.labelDim : builder.labelDim > 0) return false;
+    builder.valueBytes.set(
+      buf.subarray(featuresAt, featuresAt + featuresLength * 4),
+      builder.rowOffset() * 4,
+    );
+    if (labelAt >= 0 && builder.labels) {
+      const labels = builder.labels;
+      const base = builder.rows * builder.labelDim;
+      for (let i = 0; i < labelLength; i++) labels[base + i] = buf.readFloatLE(labelAt + i * 4);
+    }
+    return true;
+  }
+
+  /**
+   * Checks that a map entry spanning [p, end) is `"values" -> Value{float32_tensor{values packed}}`
+   * with nothing else, and returns where the float bytes start (they run to `end`), or -1.
+   */
+  private denseFloatsIn(buf: Buffer, p: number, end: number): number {
+    if (buf[p] !== 0x0a || buf[p + 1] !== 6) return -1;
+    for (let i = 0; i < 6; i++) if (buf[p + 2 + i] !== VALUES_KEY[i]) return -1;
+    p += 8;
+    // Value (field 2), then Float32Tensor (Value field 2), then values (field 1): each tag + length
+    // must cover exactly the rest of the entry.
+    for (const tag of [0x12, 0x12, 0x0a]) {
+      if (buf[p++] !== tag) return -1;
+      let length = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        if (p >= end || shift > 21) return -1;
+        byte = buf[p++]!;
+        length |= (byte & 0x7f) << shift;
+        shift += 7;
+      } while (byte & 0x80);
+      if (p + length !== end) return -1;
+    }
+    return (end - p) % 4 === 0 ? p : -1;
+  }
+
+  private decodeGeneral(payload: Buffer, index: number): void {
+    const builder = this.builder;
+    const where = `${this.file}: record ${index}`;
+    const record = decodeRecord(payload, where);
+    const features = pickTensor(record.features, where, 'features');
+    if (!features) {
+      throw new InputError(
+        `${where} has no features: expected an aialgs.data.Record with a 'values' feature tensor. Check the channel's ContentType.`,
+      );
+    }
+    writeDense(features, builder.values, builder.rowOffset(), builder.dim, `${where}: features`);
+    const label = pickTensor(record.label, where, 'label');
+    const labelWidth = label ? denseWidth(label) : 0;
+    if (builder.labelDim === -1) builder.setLabelDim(labelWidth);
+    if (builder.labels) {
+      const base = builder.rows * builder.labelDim;
+      if (!label) {
+        builder.labels.fill(Number.NaN, base, base + builder.labelDim);
+      } else {
+        writeDense(label, builder.labels, base, builder.labelDim, `${where}: label`);
+      }
+    }
+  }
+}
+
+/** The `values` entry of a feature/label map, or its only entry. */
+function pickTensor(map: Readonly<Record<string, Tensor>>, where: string, what: string): Tensor | undefined {
+  if (map['values']) return map['values'];
+  const keys = Object.keys(map);
+  if (keys.length === 0) return undefined;
+  if (keys.length === 1) return map[keys[0]!];
+  throw new InputError(`${where} has ${what} ${keys.join(', ')}; expected one named 'values'`);
+}
+
+function denseWidth(tensor: Tensor): number {
+  if (!tensor.keys.length) return tensor.values.length;
+  return tensor.shape.length ? tensor.shape.reduce((a, b) => a * b, 1) : 0;
+}
+
+/** Writes a dense or sparse tensor as `dim` dense values at `out[offset]`. */
+function writeDense(tensor: Tensor, out: Float32Array, offset: number, dim: number, where: string): void {
+  if (!tensor.keys.length) {
+    if (tensor.values.length !== dim) {
+      throw new InputError(
+        `${where} have ${tensor.values.length} values, expected ${dim} (feature_dim). Every record must have exactly feature_dim values.`,
+      );
+    }
+    for (let i = 0; i < dim; i++) out[offset + i] = tensor.values[i]!;
+    return;
+  }
+  const width = denseWidth(tensor);
+  if (tensor.shape.length && width !== dim) {
+    throw new InputError(`${where} are sparse with shape [${tensor.shape.join(', ')}], expected [${dim}]`);
+  }
+  if (tensor.keys.length !== tensor.values.length) {
+    throw new InputError(`${where} have ${tensor.keys.length} keys but ${tensor.values.length} values`);
+  }
+  out.fill(0, offset, offset + dim);
+  for (let i = 0; i < tensor.keys.length; i++) {
+    const key = tensor.keys[i]!;
+    if (!(key >= 0 && key < dim)) {
+      throw new InputError(`${where} have key ${key}, outside [0, ${dim}) (feature_dim ${dim})`);
+    }
+    out[offset + key] = tensor.values[i]!;
+  }
+}
+
+/** Options for reading RecordIO-protobuf into batches. */
+export interface RecordIOProtobufOptions {
+  /** Named in error messages. */
+  readonly file: string;
+  readonly featureDim: number;
+  readonly batchSize: number;
+}
+
+/**
+ * A push parser for RecordIO-protobuf streams: `write` chunks, `finish` at the end of each file;
+ * completed rows land in the shared BatchBuilder (so batches may span files).
+ */
+export class RecordIOProtobufParser {
+  private readonly collector = new RecordCollector();
+  private readonly framing: RecordIOParser;
+  private readonly rows: RecordRowDecoder;
+
+  constructor(file: string, builder: BatchBuilder) {
+    this.framing = new RecordIOParser(file, this.collector);
+    this.rows = new RecordRowDecoder(file, builder);
+  }
+
+  write(chunk: Buffer): void {
+    this.framing.write(chunk);
+    const records = this.collector.take();
+    const first = this.framing.count - records.length + 1;
+    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
+  }
+
+  finish(): void {
+    this.framing.finish();
+    const records = this.collector.take();
+    const first = this.framing.count - records.length + 1;
+    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
+  }
+}
+
+/**
+ * Streams RecordIO-protobuf (a Node Readable or async iterable of Buffers) as dense batches of
+ * `batchSize` rows (the last may be smaller). Rows of another width fail naming file and record.
+ */
+export async function* readRecordIOProtobuf(
+  source: AsyncIterable<Buffer>,
+  options: RecordIOProtobufOptions,
+): AsyncGenerator<RecordBatch> {
+  const builder = new BatchBuilder({
+    batchSize: options.batchSize,
+    dim: options.featureDim,
+    labelDim: 'auto',
+  });
+  const parser = new RecordIOProtobufParser(options.file, builder);
+  for await (const chunk of source) {
+    parser.write(chunk);
+    yield* builder.take();
+  }
+  parser.finish();
+  builder.flush();
+  yield* builder.take();
+}
+
+/**
+ * Decodes a whole RecordIO-protobuf body (a serving request) into one batch.
+ * @param featureDim the model's width; when omitted, the first record's width is used.
+ */
+export function parseRecordIOProtobufBody(
+  body: Buffer,
+  options: { featureDim?: number; file?: string } = {},
+): RecordBatch {
+  const file = options.file ?? 'request body';
+  const records = splitRecordIO(body, file);
+  if (records.length === 0) throw new InputError(`${file} holds no records`);
+  let dim = options.featureDim;
+  if (dim === undefined) {
+    const features = pickTensor(decodeRecord(records[0]!, `${file}: record 1`).features, file, 'features');
+    dim = features ? denseWidth(features) : 0;
+    if (!dim) throw new InputError(`${file}: record 1 has no features`);
+  }
+  const builder = new BatchBuilder({ batchSize: records.length, dim, labelDim: 'auto' });
+  const decoder = new RecordRowDecoder(file, builder);
+  for (let i = 0; i < records.length; i++) decoder.decode(records[i]!, i + 1);
+  return builder.take()[0]!;
+}

@@ -1,0 +1,3 @@
+export * from './html.js';
+export * from './svg.js';
+export * from './write.js';

@@ -1,0 +1,366 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
+import type { Channels, OpenChannelOptions } from '../../algorithms/types.js';
+import {
+  type ChannelConfig,
+  ENV,
+  type InputDataConfig,
+  type SageMakerPaths,
+  type TrainingSettings,
+  channelDir,
+  channelFifo,
+} from '../contract/index.js';
+import { BatchBuilder } from '../io/batch-builder.js';
+import { CsvParser } from '../io/csv.js';
+import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
+import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
+import type { RecordBatch } from '../io/records.js';
+import { InputError, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+/** How a channel's bytes are to be parsed, from its ContentType. */
+export type ChannelFormat =
+  | { readonly kind: 'csv'; readonly labelSize: number }
+  | { readonly kind: 'recordio-protobuf' };
+
+/**
+ * Parses a channel's ContentType: `text/csv` (with an optional `label_size=N` parameter) or
+ * `application/x-recordio-protobuf`; absent means RecordIO-protobuf, as the SageMaker SDK's
+ * `record_set()` sends none. Anything else is an InputError naming the channel and the supported types.
+ * @example parseChannelContentType('train', 'text/csv;label_size=1') // { kind: 'csv', labelSize: 1 }
+ */
+export function parseChannelContentType(channel: string, contentType: string | undefined): ChannelFormat {
+  if (contentType === undefined || contentType.trim() === '') return { kind: 'recordio-protobuf' };
+  const [type = '', ...params] = contentType.split(';').map((part) => part.trim());
+  const mime = type.toLowerCase();
+  if (mime === RECORDIO_PROTOBUF) return { kind: 'recordio-protobuf' };
+  if (mime === 'text/csv') {
+    let labelSize = 0;
+    for (const param of params) {
+      const [key = '', value = ''] = param.split('=').map((part) => part.trim());
+      if (key.toLowerCase() !== 'label_size') continue;
+      if (!/^\d+$/.test(value)) {
+        throw new InputError(
+          `channel '${channel}': ContentType '${contentType}' has label_size '${value}'; it must be an integer >= 0`,
+        );
+      }
+      labelSize = Number(value);
+    }
+    return { kind: 'csv', labelSize };
+  }
+  throw new InputError(
+    `channel '${channel}': ContentType '${contentType}' is not supported. Use text/csv (optionally ` +
+      `text/csv;label_size=N) or application/x-recordio-protobuf (also assumed when ContentType is absent).`,
+  );
+}
+
+/** Counters of one opened channel stream, updated while it is read. */
+export interface ChannelStats {
+  /** Files (or FIFOs) opened so far. */
+  files: number;
+  /** Bytes read (after gzip decompression). */
+  bytes: number;
+  /** Rows yielded in batches. */
+  rows: number;
+}
+
+/** A channel opened for one pass: batches of exactly `batchSize` rows, the last may be smaller. */
+export interface ChannelStream extends AsyncIterable<RecordBatch> {
+  /** Filled in while reading; `rows === 0` after the loop means the channel was empty. */
+  readonly stats: ChannelStats;
+}
+
+/** The channels of a training job, with smkit's extras over the algorithms' `Channels` interface. */
+export interface TrainingChannels extends Channels {
+  open(name: string, options: OpenChannelOptions): ChannelStream;
+  /** The files a File/FastFile-mode channel reads, in order (empty for Pipe mode). */
+  files(name: string): Promise<string[]>;
+  /** Parsed ContentType of a channel. */
+  format(name: string): ChannelFormat;
+  /** `FullyReplicated` or `ShardedByS3Key` (the platform already gave this host its shard). */
+  distribution(name: string): ChannelConfig['S3DistributionType'];
+}
+
+/** What `createChannels` needs. */
+export interface CreateChannelsOptions {
+  readonly paths: SageMakerPaths;
+  readonly inputDataConfig: Readonly<InputDataConfig>;
+  readonly settings: Pick<TrainingSettings, 'pipeWaitSeconds'>;
+  readonly log: Logger;
+}
+
+/** Reads every chunk of one source with `write`, then `finish`. */
+interface ChunkParser {
+  write(chunk: Buffer): void;
+  finish(): void;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Opens the channels of a training job as streams of record batches, following the container
+ * contract: File and FastFile mode read every file under `input/data/<channel>` (recursively, sorted
+ * by path, hidden files and manifests skipped, `.gz` decompressed); Pipe mode reads the FIFO
+ * `input/data/<channel>_<epoch>` to EOF after waiting for it to appear (`CompressionType: Gzip`
+ * decompresses it). `RecordWrapperType: RecordIO` unwraps each record before parsing its payload by
+ * ContentType. ContentTypes are validated here, so a bad one fails before training starts.
+ */
+export function createChannels(options: CreateChannelsOptions): TrainingChannels {
+  const { paths, inputDataConfig, settings, log } = options;
+  const names = Object.keys(inputDataConfig).sort();
+  const formats = new Map(
+    names.map((name) => [name, parseChannelContentType(name, inputDataConfig[name]!.ContentType)]),
+  );
+
+  const config = (name: string): ChannelConfig => {
+    const found = inputDataConfig[name];
+    if (!found) {
+      throw new InputError(
+        `no channel '${name}' in inputdataconfig.json (configured: ${names.join(', ') || 'none'}); add it to the job's InputDataConfig`,
+      );
+    }
+    return found;
+  };
+
+  const files = async (name: string): Promise<string[]> => {
+    const mode = config(name).TrainingInputMode;
+    if (mode === 'Pipe') return [];
+    return listChannelFiles(channelDir(paths, name), name);
+  };
+
+  const open = (name: string, openOptions: OpenChannelOptions): ChannelStream => {
+    const channel = config(name);
+    const format = formats.get(name)!;
+    const stats: ChannelStats = { files: 0, bytes: 0, rows: 0 };
+    const epoch = openOptions.epoch ?? 0;
+    async function* batches(): AsyncGenerator<RecordBatch> {
+      const builder = new BatchBuilder({
+        batchSize: openOptions.batchSize,
+        dim: openOptions.featureDim,
+        labelDim: format.kind === 'csv' ? format.labelSize : 'auto',
+      });
+      const sources =
+        channel.TrainingInputMode === 'Pipe'
+          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds)]
+          : await files(name);
+      log.info(
+        {
+          channel: name,
+          mode: channel.TrainingInputMode,
+          distribution: channel.S3DistributionType,
+          epoch,
+          files: sources.map((file) => path.relative(paths.inputData, file)),
+        },
+        channel.S3DistributionType === 'ShardedByS3Key'
+          ? `reading channel ${name}: this host's shard of ${sources.length} file(s)`
+          : `reading channel ${name}: ${sources.length} file(s)`,
+      );
+      for (const file of sources) {
+        stats.files += 1;
+        const gzip =
+          channel.TrainingInputMode === 'Pipe' ? channel.CompressionType === 'Gzip' : file.endsWith('.gz');
+        const parser = createParser(file, format, channel.RecordWrapperType === 'RecordIO', builder);
+        for await (const chunk of readBytes(file, gzip)) {
+          stats.bytes += chunk.length;
+          parser.write(chunk);
+          if (builder.hasReady) {
+            for (const batch of builder.take()) {
+              stats.rows += batch.rows;
+              yield batch;
+            }
+          }
+        }
+        parser.finish();
+      }
+      builder.flush();
+      for (const batch of builder.take()) {
+        stats.rows += batch.rows;
+        yield batch;
+      }
+      log.debug({ channel: name, epoch, ...stats }, `channel ${name} read`);
+    }
+    return { stats, [Symbol.asyncIterator]: () => batches() };
+  };
+
+  return {
+    names,
+    has: (name) => Object.hasOwn(inputDataConfig, name),
+    config,
+    open,
+    files,
+    format: (name) => {
+      config(name);
+      return formats.get(name)!;
+    },
+    distribution: (name) => config(name).S3DistributionType,
+  };
+}
+
+/** Lists the data files of a channel directory: recursive, sorted by path, hidden files and manifests skipped. */
+export async function listChannelFiles(dir: string, channel = path.basename(dir)): Promise<string[]> {
+  try {
+    await stat(dir);
+  } catch {
+    throw new InputError(
+      `channel '${channel}': ${dir} does not exist. In File mode SageMaker downloads the channel there; check the channel's S3 URI and name.`,
+    );
+  }
+  const found: string[] = [];
+  const walk = async (current: string): Promise<void> => {
+    const entries = await readdir(current, { withFileTypes: true });
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || isManifest(entry.name)) continue;
+      const full = path.join(current, entry.name);
+      const kind = entry.isSymbolicLink() ? await stat(full) : entry;
+      if (kind.isDirectory()) await walk(full);
+      else if (kind.isFile()) found.push(full);
+    }
+  };
+  await walk(dir);
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function isManifest(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === 'manifest' || lower.endsWith('.manifest') || lower === '_success';
+}
+
+/** Polls for a Pipe-mode FIFO until it appears or `waitSeconds` pass. */
+async function waitForFifo(fifo: string, channel: string, waitSeconds: number): Promise<string> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let delay = 20;
+  for (;;) {
+    try {
+      await stat(fifo);
+      return fifo;
+    } catch {
+      if (Date.now() >= deadline) {
+        throw new InputError(
+          `Pipe-mode channel '${channel}': the FIFO ${fifo} did not appear within ${waitSeconds} s. ` +
+            `Check that the channel is configured with TrainingInputMode Pipe, or wait longer by setting ${ENV.pipeWaitSeconds}.`,
+        );
+      }
+      await sleep(Math.min(delay, Math.max(deadline - Date.now(), 1)));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+}
+
+/** The bytes of a file or FIFO, gunzipped when asked; gzip errors name the file. */
+async function* readBytes(file: string, gzip: boolean): AsyncGenerator<Buffer> {
+  const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  if (!gzip) {
+    yield* source;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
+  const piping = pipeline(source, gunzip).catch(() => undefined);
+  try {
+    yield* gunzip;
+  } catch (error) {
+    throw new InputError(
+      `${file}: cannot decompress gzip data (${errorMessage(error)}); the file is corrupt or truncated.`,
+    );
+  } finally {
+    source.destroy();
+    await piping;
+  }
+}
+
+function createParser(
+  file: string,
+  format: ChannelFormat,
+  wrapped: boolean,
+  builder: BatchBuilder,
+): ChunkParser {
+  const inner = (where: string): ChunkParser =>
+    format.kind === 'csv'
+      ? new CsvParser(where, builder, format.labelSize)
+      : new WrappedProtobufParser(where, builder);
+  if (!wrapped) return format.kind === 'csv' ? inner(file) : new RecordIOProtobufParser(file, builder);
+  return new RecordIOUnwrapper(file, (index) => inner(`${file} (RecordIO-wrapped object ${index})`));
+}
+
+/** `RecordWrapperType: RecordIO`: each record's payload is one S3 object, parsed by a fresh inner parser. */
+class RecordIOUnwrapper implements ChunkParser, RecordIOHandler {
+  private readonly outer: RecordIOParser;
+  private inner: ChunkParser | undefined;
+
+  constructor(
+    file: string,
+    private readonly createInner: (index: number) => ChunkParser,
+  ) {
+    this.outer = new RecordIOParser(file, this);
+  }
+
+  write(chunk: Buffer): void {
+    this.outer.write(chunk);
+  }
+
+  finish(): void {
+    this.outer.finish();
+  }
+
+  data(part: Buffer): void {
+    this.inner ??= this.createInner(this.outer.count + 1);
+    this.inner.write(part);
+  }
+
+  end(index: number): void {
+    (this.inner ?? this.createInner(index)).finish();
+    this.inner = undefined;
+  }
+}
+
+/**
+ * A wrapped RecordIO-protobuf object is either a framed `.pbr` file or one bare Record message;
+ * the first four bytes tell which (a Record cannot start with the RecordIO magic).
+ */
+class WrappedProtobufParser implements ChunkParser {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private framed: RecordIOProtobufParser | undefined;
+  private bare: Buffer[] | undefined;
+
+  constructor(
+    private readonly where: string,
+    private readonly builder: BatchBuilder,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (this.framed) {
+      this.framed.write(chunk);
+    } else if (this.bare) {
+      this.bare.push(chunk);
+    } else {
+      this.head.push(chunk);
+      this.headLength += chunk.length;
+      if (this.headLength >= 4) this.decide();
+    }
+  }
+
+  finish(): void {
+    if (!this.framed && !this.bare) this.decide();
+    if (this.framed) {
+      this.framed.finish();
+      return;
+    }
+    const payload = Buffer.concat(this.bare!);
+    if (payload.length) new RecordRowDecoder(this.where, this.builder).decode(payload, 1);
+  }
+
+  private decide(): void {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    if (head.length >= 4 && head.readUInt32LE(0) === RECORDIO_MAGIC) {
+      this.framed = new RecordIOProtobufParser(this.where, this.builder);
+      this.framed.write(head);
+    } else {
+      this.bare = [head];
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { z } from 'zod';
+import type { Channels, TrainContext } from '../../algorithms/types.js';
+import {
+  type ChannelConfig,
+  SINGLE_HOST,
+  readTrainingSettings,
+  resolvePaths,
+} from '../../src/contract/index.js';
+import type { RecordBatch } from '../../src/io/records.js';
+
+/** Test helpers: CSV tables, in-memory channels and a training context rooted in a temp dir. */
+
+/** A labelled table read from a CSV file with a header row and the label in column `labelColumn`. */
+export interface Table {
+  readonly rows: number;
+  readonly dim: number;
+  readonly values: Float32Array;
+  readonly labels: string[];
+}
+
+export function readLabelledCsv(file: string, labelColumn: number): Table {
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+  const labels: string[] = [];
+  const values: number[] = [];
+  for (const line of lines) {
+    const cells = line.split(',');
+    labels.push(cells[labelColumn]!);
+    cells.forEach((cell, i) => {
+      if (i !== labelColumn) values.push(Number(cell));
+    });
+  }
+  return { rows: lines.length, dim: values.length / lines.length, values: Float32Array.from(values), labels };
+}
+
+/** Channels served from arrays, in batches of the requested size, as File mode would (every epoch again). */
+export function arrayChannels(
+  data: Readonly<Record<string, { values: Float32Array; dim: number }>>,
+): Channels {
+  const names = Object.keys(data).sort();
+  return {
+    names,
+    has: (name) => name in data,
+    config: () =>
+      ({ TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated' }) as unknown as ChannelConfig,
+    open(name, options) {
+      const table = data[name];
+      if (!table) throw new Error(`no channel ${name}`);
+      return (async function* (): AsyncGenerator<RecordBatch> {
+        const rows = table.values.length / table.dim;
+        for (let start = 0; start < rows; start += options.batchSize) {
+          const end = Math.min(rows, start + options.batchSize);
+          yield {
+            rows: end - start,
+            dim: table.dim,
+            values: table.values.slice(start * table.dim, end * table.dim),
+          };
+        }
+      })();
+    },
+  };
+}
+
+/** A single-host training context rooted in a temp dir, with metric lines captured in `lines`. */
+export function trainContext<H>(
+  schema: z.ZodType<H, Record<string, string>>,
+  hyperparameters: Record<string, string>,
+  channels: Channels,
+  base = mkdtempSync(path.join(tmpdir(), 'smkit-job-')),
+): { context: TrainContext<H>; lines: string[]; base: string } {
+  const lines: string[] = [];
+  const paths = resolvePaths(base);
+  const context: TrainContext<H> = {
+    hyperparameters: schema.parse(hyperparameters),
+    paths,
+    settings: readTrainingSettings({}),
+    channels,
+    cluster: {
+      current: 'algo-1',
+      hosts: ['algo-1'],
+      leader: 'algo-1',
+      isLeader: true,
+      resourceConfig: SINGLE_HOST,
+    },
+    metrics: { line: (text) => lines.push(text) },
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    checkpointDir: paths.checkpoints,
+  };
+  return { context, lines, base };
+}
