@@ -1,11 +1,14 @@
 import { Command } from 'commander';
+import { readServingSettings } from '../contract/index.js';
+import { serve } from '../serve/server.js';
 import { runTrainingJob } from '../train/runner.js';
+import { createLogger } from '../util/log.js';
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
  * the same commands work from a checkout with `SAGEMAKER_BASE_DIR` pointing at a job tree.
  */
-export async function main(argv: readonly string[]): Promise<void> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('smkit')
     .description('SageMaker bring-your-own-container toolkit for Node.js')
     .showHelpAfterError();
@@ -19,7 +22,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     )
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
-      process.exit(await runTrainingJob({ env: process.env }));
+      process.exit(await runTrainingJob({ env }));
+    });
+
+  program
+    .command('serve')
+    .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
+    .action(async () => {
+      const settings = readServingSettings(env);
+      await serve(settings, createLogger(settings.logLevel));
     });
 
   await program.parseAsync([...argv]);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import protobuf from 'protobufjs';
 import { InputError } from '../util/errors.js';
 import { BatchBuilder } from './batch-builder.js';
-import { RecordCollector, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
+import { type RecordIOHandler, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
 import type { RecordBatch } from './records.js';
 
 /** The MIME type of RecordIO-framed `aialgs.data.Record` protobuf messages. */
@@ -235,19 +235,25 @@ export class RecordRowDecoder {
 
   /** Decodes one record payload (1-based `index` for messages) into the next row. */
   decode(payload: Buffer, index: number): void {
-    if (!(LITTLE_ENDIAN && this.decodeFast(payload))) this.decodeGeneral(payload, index);
+    this.decodeRange(payload, 0, payload.length, index);
+  }
+
+  /** Decodes the record payload `buf[start, end)` into the next row. */
+  decodeRange(buf: Buffer, start: number, end: number, index: number): void {
+    if (!(LITTLE_ENDIAN && this.decodeFast(buf, start, end))) {
+      this.decodeGeneral(buf.subarray(start, end), index);
+    }
     this.builder.commitRow();
   }
 
   /** Returns false (having written nothing visible) when the record is not plain dense float32. */
-  private decodeFast(buf: Buffer): boolean {
+  private decodeFast(buf: Buffer, start: number, end: number): boolean {
     const builder = this.builder;
     let featuresAt = -1;
     let featuresLength = 0;
     let labelAt = -1;
     let labelLength = 0;
-    let p = 0;
-    const end = buf.length;
+    let p = start;
     while (p < end) {
       const tag = buf[p++]!;
       if ((tag & 7) !== 2) return false;
@@ -401,28 +407,39 @@ export interface RecordIOProtobufOptions {
  * A push parser for RecordIO-protobuf streams: `write` chunks, `finish` at the end of each file;
  * completed rows land in the shared BatchBuilder (so batches may span files).
  */
-export class RecordIOProtobufParser {
-  private readonly collector = new RecordCollector();
+export class RecordIOProtobufParser implements RecordIOHandler {
   private readonly framing: RecordIOParser;
   private readonly rows: RecordRowDecoder;
+  private parts: Buffer[] = [];
 
   constructor(file: string, builder: BatchBuilder) {
-    this.framing = new RecordIOParser(file, this.collector);
+    this.framing = new RecordIOParser(file, this);
     this.rows = new RecordRowDecoder(file, builder);
   }
 
   write(chunk: Buffer): void {
     this.framing.write(chunk);
-    const records = this.collector.take();
-    const first = this.framing.count - records.length + 1;
-    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
   }
 
   finish(): void {
     this.framing.finish();
-    const records = this.collector.take();
-    const first = this.framing.count - records.length + 1;
-    for (let i = 0; i < records.length; i++) this.rows.decode(records[i]!, first + i);
+  }
+
+  /** @internal RecordIOHandler: a whole record inside one chunk. */
+  record(buf: Buffer, start: number, end: number, index: number): void {
+    this.rows.decodeRange(buf, start, end, index);
+  }
+
+  /** @internal RecordIOHandler: part of a record that crosses chunks or was split. */
+  data(part: Buffer): void {
+    this.parts.push(part);
+  }
+
+  /** @internal RecordIOHandler */
+  end(index: number): void {
+    const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.rows.decode(payload, index);
   }
 }
 

@@ -57,6 +57,11 @@ export interface RecordIOHandler {
   data(part: Buffer): void;
   /** The current record is complete. `index` is 1-based. */
   end(index: number): void;
+  /**
+   * Optional fast path: a whole unsplit record found inside one chunk, as `buf[start, end)`, instead
+   * of `data` + `end` calls (saves a Buffer view per record).
+   */
+  record?(buf: Buffer, start: number, end: number, index: number): void;
 }
 
 enum State {
@@ -97,6 +102,18 @@ export class RecordIOParser {
     while (at < length) {
       if (this.state === State.Header) {
         if (this.headFill === 0 && length - at >= 8) {
+          if (this.handler.record && !this.inSplit && isMagicAt(chunk, at)) {
+            const lrecord = chunk.readUInt32LE(at + 4);
+            const payloadLength = lrecord & LENGTH_MASK;
+            const next = at + 8 + ((payloadLength + 3) & ~3);
+            if (lrecord >>> 29 === 0 && next <= length) {
+              this.recordStart = this.offset + at;
+              this.count += 1;
+              this.handler.record(chunk, at + 8, at + 8 + payloadLength, this.count);
+              at = next;
+              continue;
+            }
+          }
           this.readHeader(chunk, at, this.offset + at);
           at += 8;
         } else {
@@ -230,6 +247,10 @@ export class RecordCollector implements RecordIOHandler {
 
   data(part: Buffer): void {
     this.parts.push(part);
+  }
+
+  record(buf: Buffer, start: number, end: number): void {
+    this.records.push(buf.subarray(start, end));
   }
 
   end(): void {

@@ -1,0 +1,287 @@
+/**
+ * Serving benchmark: smkit vs AWS's scikit-learn BYOC stack (nginx -> gunicorn/gevent -> Flask +
+ * pandas) vs a bare node:http server, same k-means model (d=50, k=10, fitted once by scikit-learn on
+ * the same data), same number of processes, loopback, wrk. Prints ratios; writes bench/results/serve.json.
+ *
+ * Usage: npm run build && node dist/bench/serve.js [--seconds 8] [--connections 32] [--workers 2]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const SECONDS = option('seconds', 8);
+const CONNECTIONS = option('connections', 32);
+const WORKERS = option('workers', os.availableParallelism());
+const DIM = 50;
+const K = 10;
+const TRAIN_ROWS = 20_000;
+const PORTS = { peer: 18081, smkit: 18082, bare: 18083 } as const;
+type Server = keyof typeof PORTS;
+
+/** Deterministic data: 10 Gaussian-ish blobs in 50 dimensions. */
+function makeRows(count: number, seed: number): number[][] {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const centers = Array.from({ length: K }, () => Array.from({ length: DIM }, () => random() * 20 - 10));
+  return Array.from({ length: count }, () => {
+    const c = centers[Math.floor(random() * K)]!;
+    return c.map((v) => Number((v + (random() + random() + random() - 1.5) * 2).toFixed(4)));
+  });
+}
+
+const csv = (rows: number[][]) => `${rows.map((r) => r.join(',')).join('\n')}\n`;
+
+const FIT = `
+import sys, numpy as np
+from sklearn.cluster import KMeans
+X = np.loadtxt(sys.argv[1], delimiter=",", dtype=np.float32)
+m = KMeans(n_clusters=int(sys.argv[2]), n_init=1, random_state=0).fit(X)
+np.savetxt(sys.stdout, m.cluster_centers_, delimiter=",", fmt="%.9g")
+`;
+
+/** One wrk run's numbers. */
+interface WrkResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly requests: number;
+}
+
+function ms(text: string): number {
+  const match = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!match) return Number.NaN;
+  const value = Number(match[1]);
+  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+}
+
+function parseWrk(output: string): WrkResult {
+  const line = (label: string) => new RegExp(`^\\s*${label}\\s+(\\S+)`, 'm').exec(output)?.[1] ?? '';
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
+    p50Ms: ms(line('50%')),
+    p99Ms: ms(line('99%')),
+    errors: non2xx + socketErrors,
+    requests,
+  };
+}
+
+function wrk(
+  url: string,
+  script: string | undefined,
+  connections: number,
+  seconds: number,
+): Promise<WrkResult> {
+  const args = [
+    '-t',
+    connections > 1 ? '2' : '1',
+    '-c',
+    String(connections),
+    '-d',
+    `${seconds}s`,
+    '--latency',
+  ];
+  if (script) args.push('-s', script);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(parseWrk(output)) : reject(new Error(`wrk exited ${code}`)),
+    );
+  });
+}
+
+async function waitForPing(port: number, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const reply = await fetch(`http://127.0.0.1:${port}/ping`);
+      if (reply.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not answer /ping on port ${port}`);
+}
+
+function peerDir(): string {
+  for (const dir of [path.resolve(repo, '../shared/peers/sklearn-byoc'), '/work/shared/peers/sklearn-byoc']) {
+    if (existsSync(path.join(dir, 'start.sh'))) return dir;
+  }
+  throw new Error('the sklearn BYOC peer (../shared/peers/sklearn-byoc) was not found');
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-bench-serve-'));
+  const children: ChildProcess[] = [];
+  const peer = peerDir();
+  try {
+    const trainCsv = path.join(work, 'train.csv');
+    await writeFile(trainCsv, csv(makeRows(TRAIN_ROWS, 1)));
+    const centroidsText = execFileSync('/usr/bin/python3', ['-c', FIT, trainCsv, String(K)], {
+      encoding: 'utf8',
+    });
+    const centroidsCsv = path.join(work, 'centroids.csv');
+    await writeFile(centroidsCsv, centroidsText);
+    const centroids = Float32Array.from(centroidsText.trim().split(/[\n,]/).map(Number));
+    await mkdir(path.join(work, 'model'));
+    await writeFile(
+      path.join(work, 'model', 'model_algo-1'),
+      encodeNDArrayList({ arrays: [{ shape: [K, DIM], data: centroids }], names: [] }),
+    );
+
+    const queries = makeRows(1000, 2);
+    const bodies = { single: csv(queries.slice(0, 1)), multi: csv(queries) };
+    const scripts: Record<string, string> = {};
+    for (const [name, body] of Object.entries(bodies)) {
+      const bodyFile = path.join(work, `${name}.csv`);
+      await writeFile(bodyFile, body);
+      scripts[name] = path.join(work, `${name}.lua`);
+      await writeFile(
+        scripts[name],
+        `wrk.method = "POST"\nwrk.headers["Content-Type"] = "text/csv"\n` +
+          `local f = io.open("${bodyFile}", "rb")\nwrk.body = f:read("*a")\nf:close()\n`,
+      );
+    }
+
+    execFileSync('bash', [path.join(peer, 'start.sh'), trainCsv, String(K)], {
+      env: { ...process.env, PEER_PORT: String(PORTS.peer), PEER_WORKERS: String(WORKERS) },
+      stdio: 'inherit',
+    });
+    children.push(
+      spawn(process.execPath, [path.join(repo, 'bin', 'smkit'), 'serve'], {
+        env: {
+          ...process.env,
+          SAGEMAKER_BASE_DIR: work,
+          SAGEMAKER_BIND_TO_PORT: String(PORTS.smkit),
+          SAGEMAKER_MODEL_SERVER_WORKERS: String(WORKERS),
+          SAGEMAKER_CONTAINER_LOG_LEVEL: '30',
+        },
+        stdio: 'inherit',
+      }),
+      spawn(
+        process.execPath,
+        [
+          path.join(repo, 'dist', 'bench', 'bare-server.js'),
+          String(PORTS.bare),
+          String(WORKERS),
+          centroidsCsv,
+        ],
+        { stdio: 'inherit' },
+      ),
+    );
+    await Promise.all([
+      waitForPing(PORTS.peer, 'the sklearn peer'),
+      waitForPing(PORTS.smkit, 'smkit serve'),
+      waitForPing(PORTS.bare, 'the bare node:http server'),
+    ]);
+
+    const results: Record<string, Record<Server, WrkResult>> = {};
+    for (const kind of ['single', 'multi'] as const) {
+      results[kind] = {} as Record<Server, WrkResult>;
+      for (const server of ['peer', 'smkit', 'bare'] as const) {
+        const url = `http://127.0.0.1:${PORTS[server]}/invocations`;
+        await wrk(url, scripts[kind], CONNECTIONS, 2); // warm-up
+        const result = await wrk(url, scripts[kind], CONNECTIONS, SECONDS);
+        results[kind][server] = result;
+        console.log(
+          `${kind.padEnd(6)} ${server.padEnd(5)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s` +
+            `  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`,
+        );
+      }
+    }
+
+    const pingUnderLoad: Record<string, WrkResult> = {};
+    for (const kind of ['single', 'multi'] as const) {
+      const [, ping] = await Promise.all([
+        wrk(`http://127.0.0.1:${PORTS.smkit}/invocations`, scripts[kind], CONNECTIONS, SECONDS),
+        wrk(`http://127.0.0.1:${PORTS.smkit}/ping`, undefined, 1, SECONDS - 1),
+      ]);
+      pingUnderLoad[kind] = ping;
+      console.log(
+        `/ping while saturated with ${kind}-row bodies: p50 ${ping.p50Ms} ms, p99 ${ping.p99Ms} ms`,
+      );
+    }
+
+    const single = results['single']!;
+    const multi = results['multi']!;
+    const ratios = {
+      singleVsPeer: single.smkit.requestsPerSecond / single.peer.requestsPerSecond,
+      singleVsBare: single.smkit.requestsPerSecond / single.bare.requestsPerSecond,
+      singleP99VsPeer: single.smkit.p99Ms / single.peer.p99Ms,
+      multiRowsVsPeer: multi.smkit.requestsPerSecond / multi.peer.requestsPerSecond,
+      multiVsBare: multi.smkit.requestsPerSecond / multi.bare.requestsPerSecond,
+    };
+    const targets = {
+      'single-row req/s >= 15x peer': ratios.singleVsPeer >= 15,
+      'single-row p99 < peer': single.smkit.p99Ms < single.peer.p99Ms,
+      'single-row req/s >= 0.4x bare node:http': ratios.singleVsBare >= 0.4,
+      '1000-row rows/s >= 10x peer': ratios.multiRowsVsPeer >= 10,
+      '/ping p99 < 50 ms while saturated': Object.values(pingUnderLoad).every((p) => p.p99Ms < 50),
+    };
+    console.log('\nratios (same run):');
+    console.log(`  single-row req/s  smkit / peer = ${ratios.singleVsPeer.toFixed(1)}x`);
+    console.log(`  single-row req/s  smkit / bare node:http = ${ratios.singleVsBare.toFixed(2)}x`);
+    console.log(`  single-row p99    smkit / peer = ${ratios.singleP99VsPeer.toFixed(3)}`);
+    console.log(`  1000-row rows/s   smkit / peer = ${ratios.multiRowsVsPeer.toFixed(1)}x`);
+    console.log(`  1000-row rows/s   smkit / bare node:http = ${ratios.multiVsBare.toFixed(2)}x`);
+    for (const [target, met] of Object.entries(targets)) console.log(`  ${met ? 'MET ' : 'MISS'} ${target}`);
+
+    const out = path.join(repo, 'bench', 'results', 'serve.json');
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(
+      out,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine: { cpus: os.availableParallelism(), node: process.version },
+          setup: {
+            dim: DIM,
+            k: K,
+            trainRows: TRAIN_ROWS,
+            workers: WORKERS,
+            connections: CONNECTIONS,
+            seconds: SECONDS,
+          },
+          results,
+          pingUnderLoad,
+          ratios,
+          targets,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`wrote ${out}`);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    execFileSync('bash', [path.join(peer, 'stop.sh')]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,111 @@
+import { NotAcceptable, UnsupportedMediaType } from '../util/errors.js';
+
+/** A parsed media type: `text/csv;label_size=1;charset=utf-8` -> type `text/csv`, params. */
+export interface MediaType {
+  /** Lower-case `type/subtype`, no parameters. */
+  readonly type: string;
+  /** Parameter names lower-case, values unquoted. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * Parses a Content-Type (or one Accept range) into its type and parameters.
+ * @example parseMediaType('Text/CSV; label_size=1').type === 'text/csv'
+ */
+export function parseMediaType(header: string): MediaType {
+  const semi = header.indexOf(';');
+  if (semi < 0) return { type: header.trim().toLowerCase(), params: NO_PARAMS };
+  const params = new Map<string, string>();
+  for (const part of header.slice(semi + 1).split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    params.set(part.slice(0, eq).trim().toLowerCase(), value);
+  }
+  return { type: header.slice(0, semi).trim().toLowerCase(), params };
+}
+
+/** One range of an Accept header with its quality. */
+export interface AcceptRange {
+  readonly type: string;
+  readonly q: number;
+  /** Position in the header, to break ties in the client's order. */
+  readonly order: number;
+}
+
+/** Parses an Accept header; ranges with unparsable q count as q=1, malformed ranges are skipped. */
+export function parseAccept(header: string): AcceptRange[] {
+  const ranges: AcceptRange[] = [];
+  let order = 0;
+  for (const part of header.split(',')) {
+    if (!part.trim()) continue;
+    const { type, params } = parseMediaType(part);
+    if (!type.includes('/')) continue;
+    const qText = params.get('q');
+    const q = qText === undefined ? 1 : Number(qText);
+    ranges.push({ type, q: Number.isFinite(q) ? Math.min(Math.max(q, 0), 1) : 1, order: order++ });
+  }
+  return ranges;
+}
+
+/** True when an Accept header means "anything": missing, empty, or only `*` wildcards. */
+export function acceptsAnything(accept: string | undefined): boolean {
+  if (accept === undefined) return true;
+  const ranges = parseAccept(accept);
+  return ranges.length === 0 || ranges.every((r) => r.type === '*/*' || r.type === '*');
+}
+
+function specificity(range: string, type: string): number {
+  if (range === type) return 3;
+  if (range.endsWith('/*') && type.startsWith(range.slice(0, -1))) return 2;
+  if (range === '*/*') return 1;
+  return 0;
+}
+
+/**
+ * Chooses the media type to answer with: the offer with the highest q (the most specific matching
+ * range decides an offer's q, as RFC 9110 says); ties go to the client's order, then to `offers` order.
+ * Throws 406 naming the offers when nothing is acceptable.
+ * @example negotiate('text/csv;q=0.5, application/json', ['application/json', 'text/csv']) === 'application/json'
+ */
+export function negotiate(accept: string, offers: readonly string[]): string {
+  if (offers.includes(accept)) return accept;
+  const ranges = parseAccept(accept);
+  let best: { offer: string; q: number; order: number } | undefined;
+  for (const offer of offers) {
+    let match: AcceptRange | undefined;
+    let matchSpecificity = 0;
+    for (const range of ranges) {
+      const s = specificity(range.type, offer);
+      if (s > matchSpecificity) {
+        match = range;
+        matchSpecificity = s;
+      }
+    }
+    if (!match || match.q <= 0) continue;
+    if (!best || match.q > best.q || (match.q === best.q && match.order < best.order)) {
+      best = { offer, q: match.q, order: match.order };
+    }
+  }
+  if (!best) {
+    throw new NotAcceptable(`cannot answer with Accept: ${accept}; this model answers ${offers.join(', ')}`);
+  }
+  return best.offer;
+}
+
+/** Throws 415 for a Content-Type that is missing or not among `types`. */
+export function requireContentType(contentType: string | undefined, types: readonly string[]): MediaType {
+  if (contentType === undefined || !contentType.trim()) {
+    throw new UnsupportedMediaType(`the request has no Content-Type; send one of ${types.join(', ')}`);
+  }
+  const media = parseMediaType(contentType);
+  if (!types.includes(media.type)) {
+    throw new UnsupportedMediaType(
+      `Content-Type ${media.type} is not supported; send one of ${types.join(', ')}`,
+    );
+  }
+  return media;
+}

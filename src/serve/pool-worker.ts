@@ -1,0 +1,54 @@
+/**
+ * A piscina worker thread that serves large invocations off the HTTP thread. It loads its own copy of
+ * the model with the same detection as the main thread, once, on its first task.
+ */
+import type { ServingSettings } from '../contract/index.js';
+import { errorMessage, HttpError } from '../util/errors.js';
+import { createLogger } from '../util/log.js';
+import { loadModel } from './detect.js';
+import type { InvocationResponse, ModelHandler } from './handler.js';
+import { registerModelKinds } from './model-kinds.js';
+
+/** One invocation sent to a worker thread (everything structured-clonable). */
+export interface PoolTask {
+  readonly modelDir: string;
+  readonly settings: ServingSettings;
+  readonly body: Uint8Array;
+  readonly contentType: string | undefined;
+  readonly accept: string | undefined;
+  readonly customAttributes: string | undefined;
+  readonly requestId: string;
+}
+
+/** A worker thread's answer: the response, an HTTP error, or a fault (already logged in the worker). */
+export type PoolResult =
+  | { readonly ok: InvocationResponse }
+  | { readonly status: number; readonly message: string }
+  | { readonly fault: string };
+
+let model: Promise<ModelHandler> | undefined;
+
+export default async function invoke(task: PoolTask): Promise<PoolResult> {
+  const log = createLogger(task.settings.logLevel, { thread: 'pool' });
+  if (!model) {
+    registerModelKinds();
+    model = loadModel(task.modelDir, { settings: task.settings, log });
+  }
+  try {
+    const handler = await model;
+    const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
+    const ok = await handler.invoke({
+      body,
+      contentType: task.contentType,
+      accept: task.accept,
+      customAttributes: task.customAttributes,
+      requestId: task.requestId,
+      signal: new AbortController().signal,
+    });
+    return { ok };
+  } catch (error) {
+    if (error instanceof HttpError) return { status: error.status, message: error.message };
+    log.error({ requestId: task.requestId, err: error }, 'invocation failed on a worker thread');
+    return { fault: errorMessage(error) };
+  }
+}
