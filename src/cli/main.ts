@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { readServingSettings } from '../contract/index.js';
-import { serve } from '../serve/server.js';
-import { runTrainingJob } from '../train/runner.js';
 import { createLogger } from '../util/log.js';
 
 /**
@@ -22,6 +20,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     )
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
+      // Each command imports only its own modules: `train` must not pay for the HTTP stack, nor `serve`
+      // for the training runner.
+      const { runTrainingJob } = await import('../train/runner.js');
       process.exit(await runTrainingJob({ env }));
     });
 
@@ -29,6 +30,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .command('serve')
     .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
     .action(async () => {
+      const { serve } = await import('../serve/server.js');
       const settings = readServingSettings(env);
       await serve(settings, createLogger(settings.logLevel));
     });

@@ -91,6 +91,8 @@ export interface CreateChannelsOptions {
   readonly inputDataConfig: Readonly<InputDataConfig>;
   readonly settings: Pick<TrainingSettings, 'pipeWaitSeconds'>;
   readonly log: Logger;
+  /** Passed by the runner (SIGTERM); not read yet. Added on the handlers branch to keep main type-checking. */
+  readonly signal?: AbortSignal;
 }
 
 /** Reads every chunk of one source with `write`, then `finish`. */

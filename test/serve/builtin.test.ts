@@ -276,7 +276,7 @@ describe('model detection', () => {
     const settings = settingsFrom();
     const empty = await modelDir({});
     await expect(loadModel(empty, { settings, log: quietLog })).rejects.toThrow(
-      `no model found in ${empty}: expected model_algo-1`,
+      `no model found in ${empty}: expected code/inference.js (or .mjs, .ts), model_algo-1, model.onnx or model.json`,
     );
     const saved = await modelDir({ 'saved_model.pb': 'x' });
     await expect(loadModel(saved, { settings, log: quietLog })).rejects.toThrow(
