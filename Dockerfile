@@ -9,28 +9,28 @@
 #   docker build --build-arg SMKIT_USER=node -t smkit-nonroot .        # non-root (uid 1000)
 #
 # The toolkit lives in /opt/smkit; /opt/ml belongs to SageMaker and is left alone.
-# Few instructions on purpose: with the legacy builder on vfs-backed engines every step
-# copies the whole filesystem (BuildKit, DOCKER_BUILDKIT=1, does not).
+# Few instructions in the final stage: with the legacy builder on vfs-backed engines every
+# step copies the whole filesystem (BuildKit, DOCKER_BUILDKIT=1, does not).
 ARG BASE_IMAGE=public.ecr.aws/docker/library/node:24-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 # Set by BuildKit/buildx from --platform; the fallback asks the (target-platform) node.
 ARG TARGETARCH
-COPY . /src/
-# npm ci --ignore-scripts: no `prepare` run and no install-time downloads (onnxruntime-node's
-# CPU binaries ship inside the package; see .npmrc). Then compile, drop dev dependencies,
-# prune other platforms' binaries and browser bundles, prove the native/wasm parts still
-# load, and move only what runs into /opt/smkit.
-RUN cd /src \
- && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --cache /tmp/npm-cache \
- && npm run build \
+WORKDIR /src
+# Dependencies first, so a source change reuses this layer. --ignore-scripts: no `prepare` run
+# and no install-time downloads (onnxruntime-node's CPU binaries ship inside the package).
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --cache /tmp/npm-cache \
+ && rm -rf /tmp/npm-cache /root/.npm
+# Compile, drop dev dependencies, prune other platforms' binaries and browser bundles, prove the
+# native/wasm parts still load, and move only what runs into /opt/smkit.
+COPY . ./
+RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && bash scripts/prune-node-modules.sh node_modules "${TARGETARCH:-$(node -p process.arch)}" \
  && node -e "require('onnxruntime-node'); require('@tensorflow/tfjs'); require('@tensorflow/tfjs-backend-wasm')" \
- && rm -rf dist/bench dist/scripts \
  && mkdir -p /opt/smkit \
- && mv package.json bin dist node_modules /opt/smkit/ \
- && cd / && rm -rf /src /tmp/npm-cache /root/.npm
+ && mv package.json bin dist node_modules /opt/smkit/
 
 FROM ${BASE_IMAGE}
 ARG SMKIT_ALGORITHM=""
