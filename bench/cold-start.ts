@@ -92,14 +92,17 @@ async function main(): Promise<void> {
     ]);
     const onnx = path.join(work, 'onnx', 'mlp');
 
-    const serve = (model: string) => (port: number) => [
-      '-v',
-      `${model}:/opt/ml/model:ro`,
-      '-e',
-      `SAGEMAKER_BIND_TO_PORT=${port}`,
-      IMAGE,
-      'serve',
-    ];
+    const serve =
+      (model: string, env: string[] = []) =>
+      (port: number) => [
+        ...env,
+        '-v',
+        `${model}:/opt/ml/model:ro`,
+        '-e',
+        `SAGEMAKER_BIND_TO_PORT=${port}`,
+        IMAGE,
+        'serve',
+      ];
     const bare = (port: number) => [
       '--entrypoint',
       'node',
@@ -107,9 +110,17 @@ async function main(): Promise<void> {
       '-e',
       `require('node:http').createServer((q, s) => s.end()).listen(${port}, '127.0.0.1')`,
     ];
-    const cases = { kmeans: serve(kmeans), onnx: serve(onnx), bareNodeHttp: bare } as const;
+    // One serving process instead of one per CPU (node:cluster): how much of the start is the fork.
+    const oneWorker = ['-e', 'SAGEMAKER_MODEL_SERVER_WORKERS=1'];
+    const cases = {
+      kmeans: serve(kmeans),
+      onnx: serve(onnx),
+      kmeansOneWorker: serve(kmeans, oneWorker),
+      bareNodeHttp: bare,
+    } as const;
     const results: Record<string, { coldStartMs: number; createMs: number; samples: Sample[] }> = {};
     for (const [name, create] of Object.entries(cases)) {
+      process.stdout.write(`${name}: ${RUNS} run(s)\n`);
       const samples: Sample[] = [];
       for (let i = 0; i < RUNS; i++) samples.push(await sample(create));
       results[name] = {
@@ -134,10 +145,12 @@ async function main(): Promise<void> {
       goalMs: GOAL_MS,
       kmeans: results.kmeans,
       onnx: results.onnx,
+      kmeansOneWorker: results.kmeansOneWorker,
       bareNodeHttp: results.bareNodeHttp,
       ratioToBareNode: {
         kmeans: +(results.kmeans!.coldStartMs / bareMs).toFixed(2),
         onnx: +(results.onnx!.coldStartMs / bareMs).toFixed(2),
+        kmeansOneWorker: +(results.kmeansOneWorker!.coldStartMs / bareMs).toFixed(2),
       },
       underGoal: results.kmeans!.coldStartMs < GOAL_MS && results.onnx!.coldStartMs < GOAL_MS,
       loadAverage: os.loadavg().map((n) => +n.toFixed(1)),
