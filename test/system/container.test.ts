@@ -52,6 +52,32 @@ async function roundedCentroids(paths: SageMakerPaths): Promise<number[][]> {
 }
 const SORTED_CENTERS = [...CENTERS].map((c) => [...c]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
 
+const KMEANS_HPS = { smkit_algorithm: 'kmeans', k: '3', feature_dim: '4' };
+const PCA_HPS = { smkit_algorithm: 'pca', num_components: '2', feature_dim: '4', mini_batch_size: '500' };
+
+/** PCA's model_algo-1: mean (1 x 4), s (2) and v (4 x 2), under those names. */
+async function expectPcaModel(paths: SageMakerPaths): Promise<void> {
+  const model = decodeNDArrayList(await readFile(path.join(paths.model, 'model_algo-1')));
+  expect(model.names).toEqual(['mean', 's', 'v']);
+  expect(model.arrays.map((a) => a.shape)).toEqual([[1, 4], [2], [4, 2]]);
+}
+
+/** Runs a Pipe-mode job: the train_0 FIFO is created and fed with `bytes` from the host. */
+async function runPipeJob(
+  hyperparameters: Record<string, string>,
+  channel: Record<string, unknown>,
+  bytes: Buffer | string,
+): Promise<SageMakerPaths> {
+  const paths = await job({ hyperparameters, inputDataConfig: { train: channel }, resourceConfig: single });
+  await mkdir(paths.inputData, { recursive: true });
+  const fifo = path.join(paths.inputData, 'train_0');
+  await makeFifo(fifo);
+  const id = await startContainer(['--network', 'host', ...mount(paths)], ['train']);
+  await feedFifo(fifo, bytes, id);
+  expect(await waitForExit(id), await logsOf(id)).toBe(0);
+  return paths;
+}
+
 const SCRIPT_HPS = { sagemaker_program: '"train.js"', epochs: '3' };
 const single = { current_host: 'algo-1', hosts: ['algo-1'], network_interface_name: 'eth0' };
 const fileChannel = (contentType?: string) => ({
@@ -156,7 +182,7 @@ setInterval(() => {}, 1000);
 
   test('k-means on CSV in File mode, with --network none and a read-only root filesystem (tmpfs /tmp)', async () => {
     const paths = await job({
-      hyperparameters: { smkit_algorithm: 'kmeans', k: '3', feature_dim: '4' },
+      hyperparameters: KMEANS_HPS,
       inputDataConfig: { train: fileChannel('text/csv') },
       resourceConfig: single,
       data: { 'train/data.csv': toCsv(ROWS) },
@@ -168,28 +194,13 @@ setInterval(() => {}, 1000);
   });
 
   test('k-means on RecordIO-protobuf in Pipe mode, the FIFO fed from the host', async () => {
-    const paths = await job({
-      hyperparameters: { smkit_algorithm: 'kmeans', k: '3', feature_dim: '4' },
-      inputDataConfig: { train: pipeChannel() },
-      resourceConfig: single,
-    });
-    await mkdir(paths.inputData, { recursive: true });
-    const fifo = path.join(paths.inputData, 'train_0');
-    await makeFifo(fifo);
-    const id = await startContainer(['--network', 'host', ...mount(paths)], ['train']);
-    await feedFifo(fifo, toRecordIO(ROWS), id);
-    expect(await waitForExit(id), await logsOf(id)).toBe(0);
+    const paths = await runPipeJob(KMEANS_HPS, pipeChannel(), toRecordIO(ROWS));
     expect(await roundedCentroids(paths)).toEqual(SORTED_CENTERS);
   });
 
   test('PCA on RecordIO-protobuf in File mode (no ContentType, as record_set sends it)', async () => {
     const paths = await job({
-      hyperparameters: {
-        smkit_algorithm: 'pca',
-        num_components: '2',
-        feature_dim: '4',
-        mini_batch_size: '500',
-      },
+      hyperparameters: PCA_HPS,
       inputDataConfig: { train: fileChannel() },
       resourceConfig: single,
     });
@@ -197,30 +208,11 @@ setInterval(() => {}, 1000);
     await writeFile(path.join(paths.inputData, 'train', 'part-0.pbr'), toRecordIO(ROWS));
     const result = await runContainer(['--network', 'host', ...mount(paths)], ['train']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const model = decodeNDArrayList(await readFile(path.join(paths.model, 'model_algo-1')));
-    expect(model.names).toEqual(['mean', 's', 'v']);
-    expect(model.arrays.map((a) => a.shape)).toEqual([[1, 4], [2], [4, 2]]);
+    await expectPcaModel(paths);
   });
 
   test('PCA on CSV in Pipe mode, the FIFO fed from the host', async () => {
-    const paths = await job({
-      hyperparameters: {
-        smkit_algorithm: 'pca',
-        num_components: '2',
-        feature_dim: '4',
-        mini_batch_size: '500',
-      },
-      inputDataConfig: { train: pipeChannel('text/csv') },
-      resourceConfig: single,
-    });
-    await mkdir(paths.inputData, { recursive: true });
-    const fifo = path.join(paths.inputData, 'train_0');
-    await makeFifo(fifo);
-    const id = await startContainer(['--network', 'host', ...mount(paths)], ['train']);
-    await feedFifo(fifo, toCsv(ROWS), id);
-    expect(await waitForExit(id), await logsOf(id)).toBe(0);
-    const model = decodeNDArrayList(await readFile(path.join(paths.model, 'model_algo-1')));
-    expect(model.arrays.map((a) => a.shape)).toEqual([[1, 4], [2], [4, 2]]);
+    await expectPcaModel(await runPipeJob(PCA_HPS, pipeChannel('text/csv'), toCsv(ROWS)));
   });
 
   test('two training containers as algo-1/algo-2 on 127.0.0.2/127.0.0.3: k-means over both shards', async () => {
@@ -229,7 +221,7 @@ setInterval(() => {}, 1000);
     const jobs = await Promise.all(
       hosts.map((host, i) =>
         job({
-          hyperparameters: { smkit_algorithm: 'kmeans', k: '3', feature_dim: '4' },
+          hyperparameters: KMEANS_HPS,
           inputDataConfig: { train: { ...fileChannel('text/csv'), S3DistributionType: 'ShardedByS3Key' } },
           resourceConfig: { current_host: host, hosts, network_interface_name: 'eth0' },
           data: { [`train/part-${i}.csv`]: toCsv(shards[i]!) },
