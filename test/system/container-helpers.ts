@@ -114,7 +114,9 @@ export async function feedFifo(file: string, bytes: Buffer | string, id: string)
     try {
       const probe = await open(file, constants.O_WRONLY | constants.O_NONBLOCK);
       // A reader is there: a blocking open now returns at once, and blocking writes are simple.
+      // Close the probe only after that open: with no writer left in between, the reader sees EOF.
       const stream = createWriteStream(file);
+      await once(stream, 'open');
       await probe.close();
       stream.end(bytes);
       await once(stream, 'close');

@@ -7,7 +7,7 @@ import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { docker } from '../../scripts/docker-image.js';
+import { docker, layersAboveBase } from '../../scripts/docker-image.js';
 import type { SageMakerPaths } from '../../src/contract/index.js';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { createJobTree } from '../train/job-tree.js';
@@ -25,6 +25,7 @@ import {
   waitForExit,
   waitForPing,
 } from './container-helpers.js';
+import { BASE_IMAGE, SMKIT_IMAGE } from './docker-names.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -88,6 +89,17 @@ const fileChannel = (contentType?: string) => ({
 });
 const pipeChannel = (contentType?: string) => ({ ...fileChannel(contentType), TrainingInputMode: 'Pipe' });
 
+describe('the image', () => {
+  test('exec-form entrypoint, root by default, bind-to-port label, at most 150 MB above the base', async () => {
+    const config = JSON.parse(await docker('image', 'inspect', '--format', '{{json .Config}}', SMKIT_IMAGE));
+    expect(config.Entrypoint).toEqual(['node', '/opt/smkit/bin/smkit']);
+    expect(config.User).toBe('root');
+    expect(config.Labels['com.amazonaws.sagemaker.capabilities.accept-bind-to-port']).toBe('true');
+    expect(config.Env).toContain('SMKIT_ALGORITHM=');
+    expect(await layersAboveBase(SMKIT_IMAGE, BASE_IMAGE)).toBeLessThanOrEqual(150 * 1024 * 1024);
+  });
+});
+
 describe.concurrent('docker run IMAGE train', () => {
   test('script mode: the script reads SM_CHANNEL_TRAIN and its --epochs argument and writes SM_MODEL_DIR', async () => {
     const paths = await job({
@@ -100,7 +112,10 @@ const fs = require('node:fs');
 const rows = fs.readFileSync(process.env.SM_CHANNEL_TRAIN + '/data.csv', 'utf8').trim().split('\\n').length;
 const epochs = process.argv[process.argv.indexOf('--epochs') + 1];
 console.log('train_rows=' + rows);
-fs.writeFileSync(process.env.SM_MODEL_DIR + '/model.json', JSON.stringify({ rows, epochs, host: process.env.SM_CURRENT_HOST, user: process.getuid() }));
+const ort = '/opt/smkit/node_modules/onnxruntime-node/bin/napi-v6';
+const platforms = fs.readdirSync(ort).flatMap((os) => fs.readdirSync(ort + '/' + os).map((arch) => os + '/' + arch));
+const tfjsNode = fs.existsSync('/opt/smkit/node_modules/@tensorflow/tfjs-node');
+fs.writeFileSync(process.env.SM_MODEL_DIR + '/model.json', JSON.stringify({ rows, epochs, host: process.env.SM_CURRENT_HOST, user: process.getuid(), platforms, tfjsNode }));
 `,
       },
       data: { 'train/data.csv': toCsv(ROWS) },
@@ -113,6 +128,9 @@ fs.writeFileSync(process.env.SM_MODEL_DIR + '/model.json', JSON.stringify({ rows
       epochs: '3',
       host: 'algo-1',
       user: 0,
+      // onnxruntime-node keeps only this architecture's Linux binaries; no tfjs-node.
+      platforms: [`linux/${os.arch()}`],
+      tfjsNode: false,
     });
   });
 
