@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/system/**/*.test.ts'],
+    // Starts Docker and builds the base and smkit images once for every system test file.
+    globalSetup: ['test/system/docker-setup.ts'],
     testTimeout: 600_000,
     hookTimeout: 1_800_000,
     pool: 'forks',

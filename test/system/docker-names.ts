@@ -1,0 +1,11 @@
+/** Names shared by the system tests' global setup and the tests. */
+import os from 'node:os';
+
+const arch = os.arch() === 'arm64' ? 'arm64' : 'amd64';
+
+/** The registry-free base built by scripts/build-offline-base.sh. */
+export const BASE_IMAGE = `smkit-base:node24-bookworm-${arch}`;
+/** The smkit image under test. */
+export const SMKIT_IMAGE = 'smkit:system-test';
+/** Label on every container the tests start, so teardown removes exactly those. */
+export const CONTAINER_LABEL = 'smkit-system-test=1';
