@@ -174,9 +174,8 @@ async function waitForPing(port: number, what: string): Promise<void> {
 }
 
 function peerDir(): string {
-  for (const dir of [path.resolve(repo, '../shared/peers/sklearn-byoc'), '/work/shared/peers/sklearn-byoc']) {
-    if (existsSync(path.join(dir, 'start.sh'))) return dir;
-  }
+  const dir = path.resolve(repo, '../shared/peers/sklearn-byoc');
+  if (existsSync(path.join(dir, 'start.sh'))) return dir;
   throw new Error('the sklearn BYOC peer (../shared/peers/sklearn-byoc) was not found');
 }
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -12,7 +13,7 @@ import { kmeans } from './index.js';
 import { KMeansHyperparametersSchema } from './hyperparameters.js';
 import { createRandom } from './math/random.js';
 
-const IRIS = '/work/shared/data/iris';
+const IRIS = fileURLToPath(new URL('../../examples/data/iris', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 async function trainOn(
