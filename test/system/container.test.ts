@@ -248,7 +248,7 @@ setInterval(() => {}, 1000);
     );
     const addHosts = ['--add-host', 'algo-1:127.0.0.2', '--add-host', 'algo-2:127.0.0.3'];
     const ids = await Promise.all(
-      jobs.map((paths, i) => startContainer(['--network', 'host', ...addHosts, ...mount(paths)], ['train'])),
+      jobs.map((paths) => startContainer(['--network', 'host', ...addHosts, ...mount(paths)], ['train'])),
     );
     const codes = await Promise.all(ids.map(waitForExit));
     expect(codes, (await Promise.all(ids.map(logsOf))).join('\n----\n')).toEqual([0, 0]);
