@@ -2,12 +2,13 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import type { RecordBatch } from '../../src/io/records.js';
-import { BadRequest, InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/util/errors.js';
 import { smkitVersion } from '../../src/util/version.js';
 import type { Predictions, Predictor } from '../types.js';
 import type { KMeansHyperparameters } from './hyperparameters.js';
 import type { Assigner } from './math/assign.js';
 import { buildInferenceModel } from './onnx-graph.js';
+import { assertPredictable } from '../predict-input.js';
 
 /** SageMaker's model file name: an MXNet NDArray list with one unnamed float32 k x d array. */
 export const MODEL_FILE = 'model_algo-1';
@@ -113,20 +114,7 @@ export function createPredictor(model: KMeansModel, assigner: Assigner): Predict
       { name: 'distance_to_cluster', width: 1, scalar: true },
     ],
     async predict(batch: RecordBatch): Promise<Predictions> {
-      if (batch.dim !== model.dim) {
-        throw new BadRequest(
-          `each record must have ${model.dim} features (the model's feature_dim), got ${batch.dim}`,
-        );
-      }
-      const n = batch.rows * batch.dim;
-      for (let i = 0; i < n; i++) {
-        const v = batch.values[i]!;
-        if (v - v !== 0) {
-          throw new BadRequest(
-            `record ${Math.floor(i / batch.dim) + 1} has ${v} in feature ${(i % batch.dim) + 1}: send finite numbers`,
-          );
-        }
-      }
+      assertPredictable(batch, model.dim);
       const { labels, distances } = await assigner.assign(
         batch.values,
         batch.rows,

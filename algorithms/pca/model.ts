@@ -3,11 +3,12 @@ import path from 'node:path';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { OnnxGraphBuilder } from '../../src/io/onnx-builder.js';
 import type { RecordBatch } from '../../src/io/records.js';
-import { BadRequest, InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/util/errors.js';
 import { smkitVersion } from '../../src/util/version.js';
 import type { Predictions, Predictor } from '../types.js';
 import type { PcaHyperparameters } from './hyperparameters.js';
 import { type ProjectionWeights, project } from './math/solve.js';
+import { assertPredictable } from '../predict-input.js';
 
 /** SageMaker's model file name: an MXNet NDArray list with named arrays `mean`, `s`, `v`. */
 export const MODEL_FILE = 'model_algo-1';
@@ -164,20 +165,7 @@ export function createPredictor(model: PcaModelFile): Predictor {
     jsonRootKey: 'projections',
     fields: [{ name: 'projection', width: model.numComponents, scalar: false }],
     async predict(batch: RecordBatch): Promise<Predictions> {
-      if (batch.dim !== model.dim) {
-        throw new BadRequest(
-          `each record must have ${model.dim} features (the model's feature_dim), got ${batch.dim}`,
-        );
-      }
-      const n = batch.rows * batch.dim;
-      for (let i = 0; i < n; i++) {
-        const value = batch.values[i]!;
-        if (value - value !== 0) {
-          throw new BadRequest(
-            `record ${Math.floor(i / batch.dim) + 1} has ${value} in feature ${(i % batch.dim) + 1}: send finite numbers`,
-          );
-        }
-      }
+      assertPredictable(batch, model.dim);
       return { rows: batch.rows, columns: { projection: project(model, batch.values, batch.rows) } };
     },
   };

@@ -96,3 +96,27 @@ export class BatchBuilder {
     if (this.labels) this.labels = new Float32Array(this.batchSize * labelDim);
   }
 }
+
+/** A push parser that writes the rows it decodes into a BatchBuilder; keeps no reference to a chunk after `write`. */
+export interface ChunkParser {
+  write(chunk: Buffer): void;
+  finish(): void;
+}
+
+/**
+ * Feeds every chunk of `source` through `parser` and yields the batches `builder` completes,
+ * then the last, possibly smaller, batch.
+ */
+export async function* streamBatches(
+  source: AsyncIterable<Buffer>,
+  parser: ChunkParser,
+  builder: BatchBuilder,
+): AsyncGenerator<RecordBatch> {
+  for await (const chunk of source) {
+    parser.write(chunk);
+    yield* builder.take();
+  }
+  parser.finish();
+  builder.flush();
+  yield* builder.take();
+}

@@ -1,5 +1,5 @@
 import { InputError } from '../util/errors.js';
-import { BatchBuilder } from './batch-builder.js';
+import { BatchBuilder, streamBatches } from './batch-builder.js';
 import type { RecordBatch } from './records.js';
 
 /** Options for reading numeric CSV into batches. */
@@ -239,14 +239,7 @@ export async function* readCsv(
     dim: options.featureDim,
     labelDim: labelSize,
   });
-  const parser = new CsvParser(options.file, builder, labelSize);
-  for await (const chunk of source) {
-    parser.write(chunk);
-    yield* builder.take();
-  }
-  parser.finish();
-  builder.flush();
-  yield* builder.take();
+  yield* streamBatches(source, new CsvParser(options.file, builder, labelSize), builder);
 }
 
 /** Options of `parseCsvBody`. */

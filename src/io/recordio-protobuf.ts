@@ -1,7 +1,7 @@
 import os from 'node:os';
 import protobuf from 'protobufjs';
 import { InputError } from '../util/errors.js';
-import { BatchBuilder } from './batch-builder.js';
+import { BatchBuilder, streamBatches } from './batch-builder.js';
 import { type RecordIOHandler, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
 import type { RecordBatch } from './records.js';
 
@@ -456,14 +456,7 @@ export async function* readRecordIOProtobuf(
     dim: options.featureDim,
     labelDim: 'auto',
   });
-  const parser = new RecordIOProtobufParser(options.file, builder);
-  for await (const chunk of source) {
-    parser.write(chunk);
-    yield* builder.take();
-  }
-  parser.finish();
-  builder.flush();
-  yield* builder.take();
+  yield* streamBatches(source, new RecordIOProtobufParser(options.file, builder), builder);
 }
 
 /**

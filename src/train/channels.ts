@@ -14,7 +14,7 @@ import {
   channelDir,
   channelFifo,
 } from '../contract/index.js';
-import { BatchBuilder } from '../io/batch-builder.js';
+import { BatchBuilder, type ChunkParser } from '../io/batch-builder.js';
 import { CsvParser } from '../io/csv.js';
 import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
 import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
@@ -96,12 +96,6 @@ export interface CreateChannelsOptions {
    * cut short; algorithms check the signal between batches.
    */
   readonly signal?: AbortSignal;
-}
-
-/** Reads every chunk of one source with `write`, then `finish`; keeps no reference to a chunk after `write`. */
-interface ChunkParser {
-  write(chunk: Buffer): void;
-  finish(): void;
 }
 
 const CHUNK_BYTES = 1 << 20;
