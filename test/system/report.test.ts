@@ -5,11 +5,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { KMeansHyperparametersSchema } from '../../algorithms/kmeans/hyperparameters.js';
+import { kmeans } from '../../algorithms/kmeans/index.js';
 import { PcaHyperparametersSchema } from '../../algorithms/pca/hyperparameters.js';
 import { pca } from '../../algorithms/pca/index.js';
 import { scatterPlot, writeReport } from '../../src/report/index.js';
 import { lowRankData } from '../helpers/sklearn.js';
-import { arrayChannels, trainContext } from '../support/train-context.js';
+import { arrayChannels, readLabelledCsv, trainContext } from '../support/train-context.js';
 
 /** Debian's Chromium, installed by scripts/ci-install-browser.sh. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -100,6 +102,30 @@ describe('training report in headless Chromium', () => {
     const rendered = await render(file);
     expect(rendered.svgs).toBe(2);
     expect(rendered.shapes).toBeGreaterThanOrEqual(6 + 1 + 6);
+    expect(rendered.requests).toEqual([pathToFileURL(file).href]);
+    expect(rendered.variance).toBeGreaterThan(100);
+    expect(rendered.inked).toBeGreaterThan(0.005);
+  });
+
+  test('the k-means report of a real iris job renders loss, cluster sizes and the colored projection', async () => {
+    const iris = readLabelledCsv(
+      path.join(import.meta.dirname, '../../examples/data/iris/iris_train.csv'),
+      0,
+    );
+    const job = trainContext(
+      KMeansHyperparametersSchema,
+      { feature_dim: '4', k: '3', epochs: '3' },
+      arrayChannels({ train: { values: iris.values, dim: iris.dim } }),
+    );
+    await kmeans.train(job.context);
+    const file = path.join(job.context.paths.outputData, 'report.html');
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('Loss per epoch');
+    expect(html).toContain('Cluster sizes');
+    const rendered = await render(file);
+    expect(rendered.svgs).toBe(3);
+    // 3 bars, the loss polyline and the 112 sampled points at least.
+    expect(rendered.shapes).toBeGreaterThanOrEqual(3 + 1 + 112);
     expect(rendered.requests).toEqual([pathToFileURL(file).href]);
     expect(rendered.variance).toBeGreaterThan(100);
     expect(rendered.inked).toBeGreaterThan(0.005);
