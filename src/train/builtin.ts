@@ -1,15 +1,9 @@
 import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Algorithm, Channels, Cluster, MetricsWriter, TrainContext } from '../../algorithms/types.js';
-import {
-  isPlatformHyperparameter,
-  isSmkitHyperparameter,
-  type SageMakerPaths,
-  type TrainingSettings,
-} from '../contract/index.js';
+import type { Algorithm, TrainContext } from '../../algorithms/types.js';
+import { isPlatformHyperparameter, isSmkitHyperparameter } from '../contract/index.js';
 import { InputError, SmkitError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
 import { STOP_GRACE_SECONDS } from './stop.js';
 
 /**
@@ -49,18 +43,10 @@ export function parseAlgorithmHyperparameters<H>(algorithm: Algorithm<H>, raw: R
   throw new InputError(`invalid hyperparameters for ${algorithm.name}: ${problems.join('; ')}`);
 }
 
-/** Options of {@link runBuiltinAlgorithm}. */
-export interface RunBuiltinOptions {
+/** Options of {@link runBuiltinAlgorithm}: the algorithm's context, with hyperparameters still as raw strings. */
+export interface RunBuiltinOptions extends Omit<TrainContext<unknown>, 'hyperparameters'> {
   readonly algorithm: Algorithm;
   readonly hyperparameters: Readonly<Record<string, string>>;
-  readonly paths: SageMakerPaths;
-  readonly settings: TrainingSettings;
-  readonly channels: Channels;
-  readonly cluster: Cluster;
-  readonly metrics: MetricsWriter;
-  readonly log: Logger;
-  readonly signal: AbortSignal;
-  readonly checkpointDir: string;
   /** Seconds the algorithm has after SIGTERM before the run gives up on it (default 110 of 120). */
   readonly graceSeconds?: number;
 }
