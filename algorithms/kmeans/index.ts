@@ -291,7 +291,9 @@ export const kmeans: Algorithm<KMeansHyperparameters> = {
   train,
   async load(modelDir) {
     const model = await readModelDir(modelDir);
-    return createPredictor(model, await createOnnxAssigner());
+    // One intra-op thread: a server's parallelism comes from its worker processes, and onnxruntime's
+    // spinning pool threads in every process would compete with them (and with /ping) for the cores.
+    return createPredictor(model, await createOnnxAssigner({ threads: 1 }));
   },
 };
 
