@@ -58,6 +58,34 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
   };
 }
 
+const MODEL_LOADED = 'smkit:model-loaded';
+const START_SERVING = 'smkit:start-serving';
+
+function isMessage(message: unknown, type: string): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
+}
+
+/**
+ * In a node:cluster worker, tells the primary this worker's model is loaded and resolves once every
+ * worker's is: /ping turns 200 in all workers together instead of flapping 200/503 while some still
+ * load. A worker started later (after a crash) is let in as soon as its own model is loaded. Outside a
+ * cluster worker it resolves at once.
+ */
+export async function whenEveryWorkerLoaded<T>(loaded: T): Promise<T> {
+  const send = process.send?.bind(process);
+  if (!cluster.isWorker || !send) return loaded;
+  await new Promise<void>((resolve) => {
+    const onMessage = (message: unknown): void => {
+      if (!isMessage(message, START_SERVING)) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    send({ type: MODEL_LOADED });
+  });
+  return loaded;
+}
+
 /** Options of `runServer`. */
 export interface RunServerOptions {
   readonly port: number;
@@ -101,8 +129,21 @@ function runPrimary(options: RunServerOptions): void {
   const { log } = options;
   let stopping = false;
   let restarts = 0;
+  let serving = false;
+  const loaded = new Set<number>();
   for (let i = 0; i < options.workers; i++) cluster.fork();
+  cluster.on('message', (worker, message) => {
+    if (!isMessage(message, MODEL_LOADED)) return;
+    loaded.add(worker.id);
+    if (serving) {
+      worker.send({ type: START_SERVING });
+    } else if (loaded.size >= options.workers) {
+      serving = true;
+      for (const each of Object.values(cluster.workers ?? {})) each?.send({ type: START_SERVING });
+    }
+  });
   cluster.on('exit', (worker, code, signal) => {
+    loaded.delete(worker.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;

@@ -4,7 +4,7 @@ import type { Logger } from '../util/log.js';
 import { createApp } from './app.js';
 import { detectModelKind, type LoadContext } from './detect.js';
 import type { ModelHandler } from './handler.js';
-import { runServer } from './listen.js';
+import { runServer, whenEveryWorkerLoaded } from './listen.js';
 import { registerModelKinds } from './model-kinds.js';
 import { withWorkerPool } from './pool.js';
 
@@ -40,6 +40,10 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
     workers: settings.workers,
     log,
     createApp: () =>
-      createApp({ loadHandler: () => loadServingModel(modelDir, { settings, log }), settings, log }),
+      createApp({
+        loadHandler: async () => whenEveryWorkerLoaded(await loadServingModel(modelDir, { settings, log })),
+        settings,
+        log,
+      }),
   });
 }

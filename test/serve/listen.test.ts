@@ -100,3 +100,45 @@ test('smkit serve: SAGEMAKER_BASE_DIR/model on SAGEMAKER_BIND_TO_PORT, exits 0 o
     await rm(base, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('smkit serve with 2 cluster workers: once /ping is 200 it stays 200 (no worker still loading answers)', async () => {
+  const base = await mkdtemp(path.join(os.tmpdir(), 'smkit-cli-serve-'));
+  await mkdir(path.join(base, 'model'));
+  await writeFile(path.join(base, 'model', 'model_algo-1'), kmeansModelFile());
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const root = path.resolve(import.meta.dirname, '../..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/smkit-cli.ts', 'serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      SAGEMAKER_BASE_DIR: base,
+      SAGEMAKER_BIND_TO_PORT: String(port),
+      SAGEMAKER_MODEL_SERVER_WORKERS: '2',
+    },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const ping = () =>
+      request(url, { method: 'GET', path: '/ping', headers: { Connection: 'close' } }).then(
+        (r) => r.status,
+        () => 0,
+      );
+    let first = 0;
+    for (let i = 0; i < 1200 && first !== 200; i++) {
+      first = await ping();
+      if (first !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(first).toBe(200);
+    // New connections are spread over both workers: every one must now be ready.
+    const after = [];
+    for (let i = 0; i < 20; i++) after.push(await ping());
+    expect(after).toEqual(Array(20).fill(200));
+    const exited = waitForExit(child);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+    await rm(base, { recursive: true, force: true });
+  }
+}, 120_000);
