@@ -10,12 +10,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSmkitImage, docker, layersAboveBase } from '../scripts/docker-image.js';
 import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
+import { freePort } from '../src/util/net.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
@@ -30,14 +30,6 @@ const IMAGE = option('image', 'smkit:system-test');
 const BASE = `smkit-base:node24-bookworm-${os.arch() === 'arm64' ? 'arm64' : 'amd64'}`;
 const GOAL_MS = 2000;
 const BUDGET_BYTES = 150 * 1024 * 1024;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Milliseconds from `docker start` to the first 200 on GET /ping (polled every 10 ms). */
 async function startToFirstPing(id: string, port: number): Promise<number> {

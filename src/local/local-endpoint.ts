@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,7 @@ import { InputError, SmkitError } from '../util/errors.js';
 import { prepareModelDir, removeTree } from './archives.js';
 import { isMissingCommand, missingCommandMessage } from './docker.js';
 import { readOnlyMountPrefix } from './namespace.js';
+import { freePort } from '../util/net.js';
 import {
   createLimitProxy,
   type EndpointLimits,
@@ -64,16 +65,6 @@ async function listen(server: http.Server, port: number): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, LOOPBACK);
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 function ping(port: number, timeoutMs: number): Promise<number> {
   return new Promise((resolve) => {
     const req = http.get({ host: LOOPBACK, port, path: '/ping', timeout: timeoutMs }, (res) => {
@@ -114,7 +105,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const limits = { ...SAGEMAKER_LIMITS, ...options.limits };
   const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-endpoint-'));
   let inService = false;
-  const innerPort = await freePort();
+  const innerPort = await freePort(LOOPBACK);
   const proxy = createLimitProxy(
     { host: LOOPBACK, port: innerPort, inService: () => inService, onViolation: options.onViolation },
     limits,

@@ -5,10 +5,10 @@
 import { constants, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
-import net from 'node:net';
 import { docker, mustRun, run } from '../../scripts/docker-image.js';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
 import { CONTAINER_LABEL, SMKIT_IMAGE } from './docker-names.js';
+export { freePort } from '../../src/util/net.js';
 
 /** Runs `docker run ... IMAGE COMMAND` to completion; returns the exit code and logs. */
 export async function runContainer(options: readonly string[], command: readonly string[]) {
@@ -33,17 +33,6 @@ export async function waitForExit(id: string): Promise<number> {
 export async function logsOf(id: string): Promise<string> {
   const result = await run('docker', ['logs', id]);
   return result.stdout + result.stderr;
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Polls `GET /ping` until it answers 200; throws with the container's logs after `timeoutMs`. */

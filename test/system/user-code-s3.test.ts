@@ -12,19 +12,12 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { request, type TestServer } from '../serve/helpers.js';
 import { serveModel } from '../serve/handlers/serve-model.js';
+import { freePort } from '../../src/util/net.js';
 
 let moto: ChildProcess;
 let endpoint: string;
 let dir: string;
 let server: TestServer | undefined;
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function waitForPort(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

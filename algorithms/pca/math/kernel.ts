@@ -29,6 +29,21 @@ export interface PcaKernel {
   close(): Promise<void>;
 }
 
+/** Copies row `x[offset..]` minus `shift` into `row` (float64) and adds it to the column `sums`. */
+function shiftRow(
+  x: ArrayLike<number>,
+  offset: number,
+  shift: ArrayLike<number>,
+  row: Float64Array,
+  sums: Float64Array,
+): void {
+  for (let j = 0; j < row.length; j++) {
+    const v = x[offset + j]! - shift[j]!;
+    row[j] = v;
+    sums[j]! += v;
+  }
+}
+
 /**
  * The reference kernel in plain TypeScript with float64 arithmetic throughout: exact to float64,
  * about 10x slower than the ONNX Runtime kernel. Used for tests and as a fallback.
@@ -38,12 +53,7 @@ export const typescriptKernel: PcaKernel = {
     const d = shift.length;
     const row = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
-      const o = r * d;
-      for (let j = 0; j < d; j++) {
-        const v = x[o + j]! - shift[j]!;
-        row[j] = v;
-        sums[j]! += v;
-      }
+      shiftRow(x, r * d, shift, row, sums);
       for (let i = 0; i < d; i++) {
         const vi = row[i]!;
         const base = i * d;
@@ -56,12 +66,7 @@ export const typescriptKernel: PcaKernel = {
     const d = shift.length;
     const row = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
-      const o = r * d;
-      for (let j = 0; j < d; j++) {
-        const v = x[o + j]! - shift[j]!;
-        row[j] = v;
-        sums[j]! += v;
-      }
+      shiftRow(x, r * d, shift, row, sums);
       for (let i = 0; i < l; i++) {
         const sign = signs[i * rows + r]!;
         const base = i * d;
