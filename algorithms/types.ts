@@ -34,6 +34,11 @@ export interface Cluster {
   readonly leader: string;
   readonly isLeader: boolean;
   readonly resourceConfig: Readonly<ResourceConfig>;
+  /**
+   * Where to reach `host`: its IP from `SMKIT_HOST_ADDRESSES` when local mode set one (the names do not
+   * resolve there), else the name itself, resolved by DNS as on SageMaker.
+   */
+  address(host: string): string;
 }
 
 /** Writes metric lines unbuffered in SageMaker's formats (`#quality_metric: host=algo-1, train msd <loss>=0.43`). */

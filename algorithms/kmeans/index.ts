@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { writeReport } from '../../src/report/index.js';
-import { type SummaryCodec, exchangeSummaries } from '../../src/train/exchange.js';
+import { clusterExchangeOptions, type SummaryCodec, exchangeSummaries } from '../../src/train/exchange.js';
 import {
   metricsJsonLine,
   progressMetricLine,
@@ -189,7 +189,7 @@ async function train(context: TrainContext<KMeansHyperparameters>): Promise<void
         return result.summary;
       },
       summaryCodec,
-      { hosts: cluster.hosts, current: host, tag: 'kmeans', signal: context.signal, log },
+      clusterExchangeOptions(context, 'kmeans'),
     );
     if (!summaries) {
       log.info('summary sent to the leader, which writes the model');

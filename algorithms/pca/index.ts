@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { writeReport } from '../../src/report/index.js';
-import { type SummaryCodec, exchangeSummaries } from '../../src/train/exchange.js';
+import { clusterExchangeOptions, type SummaryCodec, exchangeSummaries } from '../../src/train/exchange.js';
 import { metricsJsonLine, progressMetricLine, throughputMetricLine } from '../../src/train/metric-lines.js';
 import { InputError } from '../../src/util/errors.js';
 import type { Algorithm, TrainContext } from '../types.js';
@@ -131,14 +131,11 @@ async function train(context: TrainContext<PcaHyperparameters>): Promise<void> {
     throw new InputError(`num_components (${hp.num_components}) must be <= feature_dim (${hp.feature_dim})`);
   }
   const started = Date.now();
-  const summaries = await exchangeSummaries(() => summarizeShard(context), summaryCodec, {
-    hosts: cluster.hosts,
-    current: host,
-    tag: 'pca',
-    timeoutMs: context.settings.hostWaitSeconds * 1000,
-    signal: context.signal,
-    log,
-  });
+  const summaries = await exchangeSummaries(
+    () => summarizeShard(context),
+    summaryCodec,
+    clusterExchangeOptions(context, 'pca'),
+  );
   if (!summaries) {
     log.info('summary sent to the leader, which writes the model');
     return;

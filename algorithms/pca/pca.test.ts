@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { SINGLE_HOST } from '../../src/contract/index.js';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { createCluster } from '../../src/train/cluster.js';
 import { lowRankData, runSklearn } from '../../test/helpers/sklearn.js';
 import { arrayChannels, trainContext } from '../../test/support/train-context.js';
 import { PcaHyperparametersSchema } from './hyperparameters.js';
@@ -245,7 +246,7 @@ describe('PCA on several hosts', () => {
       const resourceConfig = { ...SINGLE_HOST, current_host: host, hosts };
       const context = {
         ...job.context,
-        cluster: { current: host, hosts, leader: hosts[0]!, isLeader: i === 0, resourceConfig },
+        cluster: createCluster(resourceConfig),
         metrics: { line: (text: string) => job.lines.push(text.replace(/host=[\d.]+/, `host=${host}`)) },
       };
       return { ...job, context };

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { InputError } from '../util/errors.js';
 import { deepFreeze } from './config.js';
 import { DEFAULT_BASE_DIR } from './paths.js';
 
@@ -71,7 +72,47 @@ export interface TrainingSettings extends CommonSettings {
   readonly pipeWaitSeconds: number;
   /** How long to wait for peer host names to resolve (`SMKIT_HOST_WAIT_SECONDS`, default 900). */
   readonly hostWaitSeconds: number;
+  /**
+   * Host name -> IP address to reach it at (`SMKIT_HOST_ADDRESSES`), set by `smkit local train` when
+   * the names cannot resolve; `undefined` on SageMaker, where the names resolve by DNS.
+   */
+  readonly hostAddresses: Readonly<Record<string, string>> | undefined;
   readonly program: string | undefined;
+}
+
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+const HOST_ADDRESSES_FORMAT = 'HOST=IP pairs separated by commas, as in algo-1=127.0.0.2,algo-2=127.0.0.3';
+
+/**
+ * `SMKIT_HOST_ADDRESSES` as `hostAddressList` (src/local) writes it: `algo-1=127.0.0.2,algo-2=127.0.0.3`.
+ * Each pair names a host once and gives an IPv4 or IPv6 literal, so peers are reached without DNS.
+ */
+export const HostAddressesSchema = z.string().transform((text, context) => {
+  const addresses: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const match = /^\s*([^\s=]+)\s*=\s*(\S+)\s*$/.exec(pair);
+    const problem = !match
+      ? `'${pair}' is not HOST=IP`
+      : match[1]! in addresses
+        ? `host ${match[1]} appears twice`
+        : !ipAddress.safeParse(match[2]).success
+          ? `'${match[2]}' (host ${match[1]}) is not an IPv4 or IPv6 address`
+          : undefined;
+    if (problem) {
+      context.addIssue({ code: 'custom', message: `${problem}; expected ${HOST_ADDRESSES_FORMAT}` });
+      return z.NEVER;
+    }
+    addresses[match![1]!] = match![2]!;
+  }
+  return addresses;
+});
+
+function parseHostAddresses(text: string): Record<string, string> {
+  const parsed = HostAddressesSchema.safeParse(text);
+  if (parsed.success) return parsed.data;
+  throw new InputError(
+    `${ENV.hostAddresses}='${text}' is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+  );
 }
 
 /** Settings of a serving process (real-time or batch). */
@@ -105,11 +146,13 @@ function common(env: Env): CommonSettings {
 export function readTrainingSettings(env: Env): TrainingSettings {
   const pipe = first(env, ENV.pipeWaitSeconds);
   const hosts = first(env, ENV.hostWaitSeconds);
+  const addresses = first(env, ENV.hostAddresses);
   return deepFreeze({
     ...common(env),
     jobName: first(env, ENV.trainingJobName),
     pipeWaitSeconds: pipe === undefined ? 600 : positiveNumber(ENV.pipeWaitSeconds).parse(pipe),
     hostWaitSeconds: hosts === undefined ? 900 : positiveNumber(ENV.hostWaitSeconds).parse(hosts),
+    hostAddresses: addresses === undefined ? undefined : parseHostAddresses(addresses),
     program: first(env, ENV.program),
   });
 }

@@ -1,12 +1,19 @@
 import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../../algorithms/types.js';
 import type { ResourceConfig } from '../contract/index.js';
 import { SmkitError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
-/** The hosts of a job from resourceconfig.json; the leader is `hosts[0]`. */
-export function createCluster(resourceConfig: Readonly<ResourceConfig>): Cluster {
+/**
+ * The hosts of a job from resourceconfig.json; the leader is `hosts[0]`. `hostAddresses`
+ * (`SMKIT_HOST_ADDRESSES`) maps host names to the IPs to reach them at; unmapped names resolve by DNS.
+ */
+export function createCluster(
+  resourceConfig: Readonly<ResourceConfig>,
+  hostAddresses: Readonly<Record<string, string>> = {},
+): Cluster {
   const leader = resourceConfig.hosts[0] ?? resourceConfig.current_host;
   return Object.freeze({
     current: resourceConfig.current_host,
@@ -14,6 +21,7 @@ export function createCluster(resourceConfig: Readonly<ResourceConfig>): Cluster
     leader,
     isLeader: resourceConfig.current_host === leader,
     resourceConfig,
+    address: (host: string) => (Object.hasOwn(hostAddresses, host) ? hostAddresses[host]! : host),
   });
 }
 
@@ -27,11 +35,12 @@ export interface WaitForPeersOptions {
 
 /**
  * Waits until the name of every other host resolves, retrying with exponential backoff (0.1 s doubling
- * up to 10 s), as peers' DNS entries may appear late. A single-host job returns at once.
- * Fails with a message naming the hosts that never resolved.
+ * up to 10 s), as peers' DNS entries may appear late. Hosts with an IP address (`SMKIT_HOST_ADDRESSES`)
+ * need no lookup. A single-host job returns at once. Fails with a message naming the hosts that never
+ * resolved.
  */
 export async function waitForPeers(cluster: Cluster, options: WaitForPeersOptions): Promise<void> {
-  let pending = cluster.hosts.filter((host) => host !== cluster.current);
+  let pending = cluster.hosts.filter((host) => host !== cluster.current && !isIP(cluster.address(host)));
   const deadline = Date.now() + options.waitSeconds * 1000;
   let delay = 100;
   const errors = new Map<string, string>();
@@ -61,5 +70,8 @@ export async function waitForPeers(cluster: Cluster, options: WaitForPeersOption
     await sleep(Math.min(delay, left));
     delay = Math.min(delay * 2, 10_000);
   }
-  if (cluster.hosts.length > 1) options.log.info({ hosts: cluster.hosts }, 'all hosts resolve');
+  if (cluster.hosts.length > 1) {
+    const addresses = Object.fromEntries(cluster.hosts.map((host) => [host, cluster.address(host)]));
+    options.log.info({ addresses }, 'all hosts are reachable');
+  }
 }

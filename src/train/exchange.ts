@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import type { TrainContext } from '../../algorithms/types.js';
 import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -43,6 +44,26 @@ export interface ExchangeOptions {
   readonly listenAddress?: string;
   readonly signal?: AbortSignal;
   readonly log?: Logger;
+}
+
+/**
+ * The exchange options of a training job: its hosts, where to reach them (`SMKIT_HOST_ADDRESSES` in
+ * local mode, else their names), `SMKIT_HOST_WAIT_SECONDS` as the timeout, and the job's stop signal.
+ */
+export function clusterExchangeOptions(
+  context: Pick<TrainContext<unknown>, 'cluster' | 'settings' | 'signal' | 'log'>,
+  tag: string,
+): ExchangeOptions {
+  const { cluster } = context;
+  return {
+    hosts: cluster.hosts,
+    current: cluster.current,
+    tag,
+    timeoutMs: context.settings.hostWaitSeconds * 1000,
+    address: cluster.address,
+    signal: context.signal,
+    log: context.log,
+  };
 }
 
 /** The default port of the leader's exchange server. */

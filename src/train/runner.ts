@@ -158,7 +158,7 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
           `${names.length ? names.join(', ') : 'none registered'}`,
       );
     }
-    const cluster = createCluster(config.resourceConfig);
+    const cluster = createCluster(config.resourceConfig, settings.hostAddresses);
     await waitForPeers(cluster, { waitSeconds: settings.hostWaitSeconds, log, signal: stop.signal });
     const checkpointDir = await prepareCheckpointDir(config, paths);
     await Promise.all([paths.model, paths.outputData].map((dir) => mkdir(dir, { recursive: true })));

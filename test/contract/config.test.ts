@@ -118,6 +118,25 @@ describe('settings from the environment', () => {
     });
   });
 
+  test('SMKIT_HOST_ADDRESSES as local mode writes it: host -> IP', () => {
+    expect(readTrainingSettings({}).hostAddresses).toBeUndefined();
+    expect(
+      readTrainingSettings({ SMKIT_HOST_ADDRESSES: 'algo-1=127.0.0.2,algo-2=127.0.0.3,algo-3=::1' })
+        .hostAddresses,
+    ).toEqual({ 'algo-1': '127.0.0.2', 'algo-2': '127.0.0.3', 'algo-3': '::1' });
+  });
+
+  test.each([
+    ['algo-1:127.0.0.2', "'algo-1:127.0.0.2' is not HOST=IP"],
+    ['algo-1=127.0.0.2,', "'' is not HOST=IP"],
+    ['algo-1=localhost', "'localhost' (host algo-1) is not an IPv4 or IPv6 address"],
+    ['algo-1=127.0.0.2,algo-1=127.0.0.3', 'host algo-1 appears twice'],
+  ])('a bad SMKIT_HOST_ADDRESSES %s names the variable and the problem', (value, problem) => {
+    expect(() => readTrainingSettings({ SMKIT_HOST_ADDRESSES: value })).toThrow(
+      `SMKIT_HOST_ADDRESSES='${value}' is invalid: ${problem}; expected HOST=IP pairs separated by commas, as in algo-1=127.0.0.2,algo-2=127.0.0.3`,
+    );
+  });
+
   test('a bad port says which variable', () => {
     expect(() => readServingSettings({ SAGEMAKER_BIND_TO_PORT: 'x' })).toThrow();
   });

@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModelFile as decodeKMeans } from '../../algorithms/kmeans/model.js';
+import { decodeModelFile as decodePca } from '../../algorithms/pca/model.js';
 import { checkDocker } from '../../src/local/docker.js';
 
 const CLI = path.resolve('test/train/fixtures/smkit-cli.ts');
@@ -16,12 +18,45 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function smkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Drops root to `nobody`, as a user without root runs smkit (no private /etc/hosts for the hosts). */
+const AS_NOBODY = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+const NODE_CLI = [process.execPath, '--import', 'tsx', CLI];
+
+function smkit(
+  args: string[],
+  prefix: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [file, ...rest] = [...prefix, ...NODE_CLI, ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], (error, stdout, stderr) => {
+    execFile(file!, rest, { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+async function tarFiles(file: string): Promise<Record<string, Buffer>> {
+  const files: Record<string, Buffer> = {};
+  await tar.t({
+    file,
+    onReadEntry: (entry) => {
+      entry.on('data', (chunk: Buffer) => {
+        files[entry.path] = Buffer.concat([files[entry.path] ?? Buffer.alloc(0), chunk]);
+      });
+    },
+  });
+  return files;
+}
+
+/** Tests run as root here: they drop to nobody, who must be able to read the checkout. */
+function nonRootPrefix(): { prefix: string[]; reason?: string } {
+  if (process.getuid?.() !== 0) return { prefix: [] };
+  try {
+    execFileSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...NODE_CLI, '--help'], { stdio: 'ignore' });
+    return { prefix: AS_NOBODY };
+  } catch {
+    return { prefix: AS_NOBODY, reason: `nobody cannot run ${CLI} (setpriv missing or checkout unreadable)` };
+  }
 }
 
 const TRAIN_JS = `
@@ -61,16 +96,8 @@ describe('smkit local (CLI, real processes)', () => {
     const result = JSON.parse(stdout);
     expect(result.status).toBe('Completed');
     expect(result.metrics).toEqual([{ name: 'train:loss', last: 0.3, min: 0.3, max: 0.3, count: 1 }]);
-    const files: Record<string, string> = {};
-    await tar.t({
-      file: path.join(dir, 'out/model.tar.gz'),
-      onReadEntry: (entry) => {
-        entry.on('data', (chunk: Buffer) => {
-          files[entry.path] = (files[entry.path] ?? '') + chunk.toString();
-        });
-      },
-    });
-    expect(JSON.parse(files['model.json']!)).toEqual({ rows: 3, hps: { k: 3, name: 'abc' } });
+    const files = await tarFiles(path.join(dir, 'out/model.tar.gz'));
+    expect(JSON.parse(files['model.json']!.toString())).toEqual({ rows: 3, hps: { k: 3, name: 'abc' } });
   });
 
   it('runs two hosts whose names resolve to their loopback addresses, as peers see each other on SageMaker', async () => {
@@ -98,13 +125,12 @@ fs.writeFileSync(process.env.SM_MODEL_DIR + '/peers-' + host + '.json', JSON.str
     ]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout).model.members).toEqual(['peers-algo-1.json', 'peers-algo-2.json']);
-    const files: Record<string, string> = {};
-    await tar.t({
-      file: path.join(dir, 'peers-out/model.tar.gz'),
-      onReadEntry: (entry) => entry.on('data', (chunk: Buffer) => (files[entry.path] = chunk.toString())),
-    });
+    const files = await tarFiles(path.join(dir, 'peers-out/model.tar.gz'));
     const expected = JSON.stringify({ 'algo-1': '127.0.0.2', 'algo-2': '127.0.0.3' });
-    expect(files).toEqual({ 'peers-algo-1.json': expected, 'peers-algo-2.json': expected });
+    expect(files).toEqual({
+      'peers-algo-1.json': Buffer.from(expected),
+      'peers-algo-2.json': Buffer.from(expected),
+    });
   });
 
   it('says in one line what to do about a missing channel directory or an unsafe model', async () => {
@@ -135,4 +161,115 @@ fs.writeFileSync(process.env.SM_MODEL_DIR + '/peers-' + host + '.json', JSON.str
       'docker is not installed: install Docker, or drop --image to run smkit without Docker',
     );
   });
+});
+
+describe('smkit local train --hosts 2 without root: peers reached through SMKIT_HOST_ADDRESSES', () => {
+  const nonRoot = nonRootPrefix();
+  const DIM = 5;
+  let shared: string;
+
+  beforeAll(async () => {
+    // Readable and writable by nobody: data, output and HOME.
+    shared = await mkdtemp(path.join(os.tmpdir(), 'smkit-hosts-test-'));
+    await chmod(shared, 0o777);
+    await mkdir(path.join(shared, 'data'), { mode: 0o755 });
+    // Four files of correlated rows, so ShardedByS3Key gives each host two.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31 - 0.5;
+    };
+    for (const name of ['a', 'b', 'c', 'd']) {
+      const rows: string[] = [];
+      for (let r = 0; r < 60; r++) {
+        const t = random() * 4;
+        const u = random();
+        rows.push(
+          Array.from({ length: DIM }, (_, j) =>
+            (t * (j + 1) + u * (DIM - j) + random() * 0.3 * (j + 1)).toFixed(4),
+          ).join(','),
+        );
+      }
+      await writeFile(path.join(shared, 'data', `${name}.csv`), `${rows.join('\n')}\n`, { mode: 0o644 });
+    }
+  });
+  afterAll(async () => {
+    await rm(shared, { recursive: true, force: true });
+  });
+
+  async function train(algorithm: string, hyperparameters: string, hosts: number, prefix: readonly string[]) {
+    const output = path.join(shared, `${algorithm}-${hosts}`);
+    const run = await smkit(
+      [
+        'local',
+        'train',
+        '--algorithm',
+        algorithm,
+        '--hyperparameters',
+        hyperparameters,
+        '--channel',
+        `train=${path.join(shared, 'data')},content-type=text/csv,distribution=ShardedByS3Key`,
+        '--hosts',
+        String(hosts),
+        '--output',
+        output,
+        '--keep',
+        '--json',
+      ],
+      prefix,
+      // A host that cannot reach its peer fails in seconds rather than after the default 900.
+      { ...process.env, HOME: shared, SMKIT_HOST_WAIT_SECONDS: '20' },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    const model = await tarFiles(path.join(output, 'model.tar.gz'));
+    const workerModels = await Promise.all(
+      result.hosts.slice(1).map((h: { host: string }) => readdir(path.join(result.trees, h.host, 'model'))),
+    );
+    await rm(result.trees, { recursive: true, force: true });
+    return { ...run, result, model, workerModels };
+  }
+
+  it.skipIf(nonRoot.reason)(
+    'PCA: both hosts finish, only the leader writes the model, which equals the single-host model',
+    async () => {
+      const hp = `feature_dim=${DIM},num_components=3,mini_batch_size=25`;
+      const two = await train('pca', hp, 2, nonRoot.prefix);
+      expect(two.stderr).toContain('do not resolve here');
+      expect(two.stderr).toContain('"addresses":{"algo-1":"127.0.0.2","algo-2":"127.0.0.3"}');
+      expect(two.result.status).toBe('Completed');
+      expect(two.result.hosts).toEqual([
+        { host: 'algo-1', exitCode: 0 },
+        { host: 'algo-2', exitCode: 0 },
+      ]);
+      expect(two.workerModels).toEqual([[]]);
+      expect(Object.keys(two.model).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
+      const one = await train('pca', hp, 1, []);
+      const merged = decodePca(two.model['model_algo-1']!);
+      const single = decodePca(one.model['model_algo-1']!);
+      expect(merged.v.length).toBe(DIM * 3);
+      for (let i = 0; i < single.v.length; i++) expect(merged.v[i]!).toBeCloseTo(single.v[i]!, 4);
+      for (let i = 0; i < 3; i++) expect(merged.s[i]! / single.s[i]!).toBeCloseTo(1, 4);
+      for (let i = 0; i < DIM; i++) expect(merged.mean![i]!).toBeCloseTo(single.mean![i]!, 4);
+    },
+    60_000,
+  );
+
+  it.skipIf(nonRoot.reason)(
+    'k-means: both hosts finish and only the leader writes k centers',
+    async () => {
+      const two = await train('kmeans', `k=3,feature_dim=${DIM},mini_batch_size=20`, 2, nonRoot.prefix);
+      expect(two.stderr).toContain('do not resolve here');
+      expect(two.stderr).toContain('algo-2 | {');
+      expect(two.stderr).toMatch(/algo-2 \|.*summary sent to the leader/);
+      expect(two.result.hosts).toEqual([
+        { host: 'algo-1', exitCode: 0 },
+        { host: 'algo-2', exitCode: 0 },
+      ]);
+      expect(two.workerModels).toEqual([[]]);
+      const centers = decodeKMeans(two.model['model_algo-1']!);
+      expect(centers).toMatchObject({ k: 3, dim: DIM });
+    },
+    60_000,
+  );
 });

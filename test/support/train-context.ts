@@ -11,6 +11,7 @@ import {
   resolvePaths,
 } from '../../src/contract/index.js';
 import type { RecordBatch } from '../../src/io/records.js';
+import { createCluster } from '../../src/train/cluster.js';
 
 /** Test helpers: CSV tables, in-memory channels and a training context rooted in a temp dir. */
 
@@ -85,16 +86,11 @@ export function trainContext<H>(
     paths,
     settings: readTrainingSettings({}),
     channels,
-    cluster: {
-      current: hosts.current,
-      hosts: hosts.hosts,
-      leader: hosts.hosts[0]!,
-      isLeader: hosts.current === hosts.hosts[0],
-      resourceConfig:
-        hosts === SINGLE_HOST_NAMES
-          ? SINGLE_HOST
-          : { current_host: hosts.current, hosts: hosts.hosts, network_interface_name: 'eth0' },
-    },
+    cluster: createCluster(
+      hosts === SINGLE_HOST_NAMES
+        ? SINGLE_HOST
+        : { current_host: hosts.current, hosts: hosts.hosts, network_interface_name: 'eth0' },
+    ),
     metrics: { line: (text) => lines.push(text) },
     log: pino({ level: 'silent' }),
     signal: new AbortController().signal,

@@ -81,6 +81,28 @@ describe('several hosts', () => {
     expect(await readdir(paths.model).catch(() => [])).toEqual([]);
   });
 
+  test('peers given in SMKIT_HOST_ADDRESSES need no DNS: names that never resolve do not hold the job', async () => {
+    const paths = await createJobTree({
+      hyperparameters: { sagemaker_program: '"train.js"' },
+      resourceConfig: { current_host: 'algo-1', hosts: ['algo-1', 'algo-2.invalid'] },
+      code: { 'train.js': WRITE_MODEL },
+    });
+    const env = {
+      SMKIT_HOST_WAIT_SECONDS: '0.5',
+      SMKIT_HOST_ADDRESSES: 'algo-1=127.0.0.2,algo-2.invalid=127.0.0.3',
+    };
+    expect(await runJob(paths, env)).toBe(0);
+    expect(await readdir(paths.model)).toEqual(['model.json']);
+  });
+
+  test('a bad SMKIT_HOST_ADDRESSES ends in a failure file naming the variable and the format', async () => {
+    const paths = await createJobTree({});
+    expect(await runJob(paths, { SMKIT_HOST_ADDRESSES: 'algo-1=127.0.0.2,algo-2=somewhere' })).toBe(1);
+    expect(await readFailure(paths)).toBe(
+      "SMKIT_HOST_ADDRESSES='algo-1=127.0.0.2,algo-2=somewhere' is invalid: 'somewhere' (host algo-2) is not an IPv4 or IPv6 address; expected HOST=IP pairs separated by commas, as in algo-1=127.0.0.2,algo-2=127.0.0.3\n",
+    );
+  });
+
   test('peers that resolve let the script start, with the leader and hosts in its env', async () => {
     const paths = await createJobTree({
       hyperparameters: { sagemaker_program: '"train.js"' },
