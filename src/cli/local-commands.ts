@@ -14,6 +14,8 @@ const load = {
   report: () => import('../local/report.js'),
   train: () => import('../local/train-job.js'),
   invoke: () => import('../local/invoke.js'),
+  metrics: () => import('../local/metrics.js'),
+  progress: () => import('./progress.js'),
 };
 
 /** What the local commands need from the process that runs them. */
@@ -122,6 +124,8 @@ function registerTrain(local: Command, context: CliContext): void {
           await Promise.all([load.docker(), load.hosts(), load.tree()]);
         const [{ parseChannel, parseMetricDefinitions }, { describeTraining }, { runLocalTraining }] =
           await Promise.all([load.options(), load.report(), load.train()]);
+        const [{ BUILTIN_METRIC_DEFINITIONS }, { createStatusLine, renderTrainingProgress }] =
+          await Promise.all([load.metrics(), load.progress()]);
         if (options.image) await checkDocker();
         const { values, cliKeys } = await hyperparametersFrom(options);
         const jobName =
@@ -131,6 +135,9 @@ function registerTrain(local: Command, context: CliContext): void {
           host,
           address: hostAddress(i),
         }));
+        const status = createStatusLine(context.stderr, Boolean(context.stderr.isTTY) && !options.json);
+        const progress: Record<string, number> = {};
+        const started = Date.now();
         const stop = await stopSignal();
         try {
           const result = await runLocalTraining({
@@ -146,20 +153,29 @@ function registerTrain(local: Command, context: CliContext): void {
             outputDir: path.resolve(options.output),
             metricDefinitions: options.metricDefinitions
               ? parseMetricDefinitions(options.metricDefinitions)
-              : [],
+              : options.algorithm
+                ? BUILTIN_METRIC_DEFINITIONS
+                : [],
             launcher: options.image
               ? dockerLauncher(options.image, jobName, addresses)
               : subprocessLauncher(context.smkitCommand, context.env, process.getuid?.()),
             image: options.image,
             keepTrees: options.keep,
             signal: stop.signal,
-            onLog: (host, line) => context.stderr.write(`${host} | ${line}\n`),
+            onLog: (host, line) => status.log(`${host} | ${line}`),
+            onProgress: (host, percent) => {
+              progress[host] = percent;
+              const names = addresses.map((a) => a.host);
+              status.show(renderTrainingProgress(names, progress, (Date.now() - started) / 1000));
+            },
           });
+          status.done();
           context.stdout.write(
             options.json ? `${JSON.stringify(result, null, 2)}\n` : describeTraining(result),
           );
           return result.status === 'Completed' ? 0 : 1;
         } finally {
+          status.done();
           stop.dispose();
         }
       }),
@@ -296,7 +312,9 @@ function registerTransform(local: Command, context: CliContext): void {
           load.report(),
         ]);
         if (options.image) await checkDocker();
-        let shown = '';
+        const { createStatusLine, renderTransformProgress } = await load.progress();
+        const status = createStatusLine(context.stderr, Boolean(context.stderr.isTTY) && !options.json);
+        let shownFile = -1;
         const result = await transformWithModel(
           {
             endpoint: options.endpoint,
@@ -313,10 +331,12 @@ function registerTransform(local: Command, context: CliContext): void {
             joinSource: options.joinSource,
             outputFilter: options.outputFilter,
             onProgress: (p) => {
-              const line = `file ${p.filesDone + 1}/${p.files} ${p.file}: ${p.batches} mini-batch(es)`;
-              if (context.stderr.isTTY) context.stderr.write(`\r${line}\u001b[K`);
-              else if (line.split(':')[0] !== shown) context.stderr.write(`${line}\n`);
-              shown = line.split(':')[0]!;
+              status.show(renderTransformProgress(p));
+              // Without a terminal, one line per file.
+              if (!context.stderr.isTTY && p.filesDone !== shownFile) {
+                shownFile = p.filesDone;
+                status.log(`file ${p.filesDone + 1}/${p.files} ${p.file}`);
+              }
             },
           },
           {
@@ -325,10 +345,9 @@ function registerTransform(local: Command, context: CliContext): void {
             env: envFrom(options.env),
             smkitCommand: context.smkitCommand,
             parentEnv: context.env,
-            onLog: (line) => context.stderr.write(`model | ${line}\n`),
+            onLog: (line) => status.log(`model | ${line}`),
           },
-        );
-        if (context.stderr.isTTY) context.stderr.write('\n');
+        ).finally(() => status.done());
         context.stdout.write(
           options.json ? `${JSON.stringify(result, null, 2)}\n` : describeTransform(result),
         );

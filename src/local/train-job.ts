@@ -18,6 +18,7 @@ import { MetricCollector, type MetricSeries } from './metrics.js';
 import type { ChannelSpec, MetricDefinition } from './options.js';
 import { type FeedReport, feedPipeChannel, mkfifo } from './pipe-feeder.js';
 import { channelFifo } from '../contract/index.js';
+import { parseProgressMetricLine } from '../train/metric-lines.js';
 
 /** What `smkit local train` runs: a built-in algorithm or a script-mode entry point. */
 export interface LocalTrainOptions {
@@ -49,6 +50,8 @@ export interface LocalTrainOptions {
   readonly signal?: AbortSignal;
   readonly onLog?: (host: string, line: string) => void;
   readonly onMetric?: (host: string, name: string, value: number) => void;
+  /** A host printed `#progress_metric: host=..., completed P % of epochs` (P in 0-100). */
+  readonly onProgress?: (host: string, percent: number) => void;
 }
 
 /** How one host ended. */
@@ -237,6 +240,8 @@ async function runTrees(
       if (tail.length > 20) tail.shift();
       options.onLog?.(tree.host, line);
       for (const { name, value } of metrics.line(line)) options.onMetric?.(tree.host, name, value);
+      const progress = options.onProgress && parseProgressMetricLine(line);
+      if (progress) options.onProgress?.(tree.host, progress.percent);
     });
     const code = await waitForExit(child);
     await logs;

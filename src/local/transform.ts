@@ -39,7 +39,9 @@ export interface TransformProgress {
   readonly file: string;
   readonly filesDone: number;
   readonly files: number;
+  /** Mini-batches of `file` answered so far, of `fileBatches`. */
   readonly batches: number;
+  readonly fileBatches: number;
 }
 
 /** The parameters a transform ran with, and where each came from. */
@@ -301,6 +303,7 @@ export async function runTransform(options: TransformOptions): Promise<Transform
           filesDone: fileIndex,
           files: files.length,
           batches: finished,
+          fileBatches: batches.length,
         });
       });
       const outputFile = path.join(options.output, `${relative}.out`);

@@ -13,6 +13,20 @@ export function progressMetricLine(host: string, percent: number): string {
   return `#progress_metric: host=${host}, completed ${formatMetricValue(Math.round(percent * 1000) / 1000)} % of epochs`;
 }
 
+const PROGRESS_LINE = /^#progress_metric: host=([^,\s]+), completed (\S+) % of epochs\s*$/;
+
+/**
+ * Reads a line written by {@link progressMetricLine} back (as a job's log shows it); `undefined` for
+ * any other line.
+ * @example parseProgressMetricLine('#progress_metric: host=algo-1, completed 50 % of epochs')
+ * // { host: 'algo-1', percent: 50 }
+ */
+export function parseProgressMetricLine(line: string): { host: string; percent: number } | undefined {
+  const match = PROGRESS_LINE.exec(line);
+  const percent = Number(match?.[2]);
+  return match && Number.isFinite(percent) ? { host: match[1]!, percent } : undefined;
+}
+
 /** `#throughput_metric: host=algo-1, train throughput=4053.27 records/second` */
 export function throughputMetricLine(host: string, channel: string, recordsPerSecond: number): string {
   return `#throughput_metric: host=${host}, ${channel} throughput=${formatMetricValue(recordsPerSecond)} records/second`;

@@ -197,8 +197,13 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
     await rm(shared, { recursive: true, force: true });
   });
 
-  async function train(algorithm: string, hyperparameters: string, hosts: number, prefix: readonly string[]) {
-    const output = path.join(shared, `${algorithm}-${hosts}`);
+  /** Runs `smkit local train` on the shared data; with `json`, keeps the trees to look at the workers'. */
+  async function train(
+    algorithm: string,
+    hyperparameters: string,
+    options: { hosts: number; prefix?: readonly string[]; json: boolean },
+  ) {
+    const output = path.join(shared, `${algorithm}-${options.hosts}`);
     const run = await smkit(
       [
         'local',
@@ -210,31 +215,31 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
         '--channel',
         `train=${path.join(shared, 'data')},content-type=text/csv,distribution=ShardedByS3Key`,
         '--hosts',
-        String(hosts),
+        String(options.hosts),
         '--output',
         output,
-        '--keep',
-        '--json',
+        ...(options.json ? ['--keep', '--json'] : []),
       ],
-      prefix,
+      options.prefix,
       // A host that cannot reach its peer fails in seconds rather than after the default 900.
       { ...process.env, HOME: shared, SMKIT_HOST_WAIT_SECONDS: '20' },
     );
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout);
     const model = await tarFiles(path.join(output, 'model.tar.gz'));
+    if (!options.json) return { ...run, output, model, result: undefined, workerModels: [] };
+    const result = JSON.parse(run.stdout);
     const workerModels = await Promise.all(
       result.hosts.slice(1).map((h: { host: string }) => readdir(path.join(result.trees, h.host, 'model'))),
     );
     await rm(result.trees, { recursive: true, force: true });
-    return { ...run, result, model, workerModels };
+    return { ...run, output, model, result, workerModels };
   }
 
   it.skipIf(nonRoot.reason)(
     'PCA: both hosts finish, only the leader writes the model, which equals the single-host model',
     async () => {
       const hp = `feature_dim=${DIM},num_components=3,mini_batch_size=25`;
-      const two = await train('pca', hp, 2, nonRoot.prefix);
+      const two = await train('pca', hp, { hosts: 2, prefix: nonRoot.prefix, json: true });
       expect(two.stderr).toContain('do not resolve here');
       expect(two.stderr).toContain('"addresses":{"algo-1":"127.0.0.2","algo-2":"127.0.0.3"}');
       expect(two.result.status).toBe('Completed');
@@ -244,7 +249,23 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
       ]);
       expect(two.workerModels).toEqual([[]]);
       expect(Object.keys(two.model).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
-      const one = await train('pca', hp, 1, []);
+      const one = await train('pca', hp, { hosts: 1, json: false });
+      // The summary a person reads: status, duration, final metrics (SageMaker's built-in definitions),
+      // artifacts; no progress bar when stderr is not a terminal.
+      expect(one.stdout).toMatch(
+        new RegExp(
+          [
+            '^Training job smkit-local-\\d+: Completed in \\d+\\.\\d s on 1 host',
+            '  algo-1: exit code 0',
+            'Final metrics:',
+            '  train:progress = 100 \\(1 value\\(s\\), min 100, max 100\\)',
+            '  train:throughput = [\\d.]+ \\(1 value\\(s\\), .*\\)',
+            `model.tar.gz: ${one.output}/model.tar.gz \\([\\d.]+ (B|KiB): model.json, model.onnx, model_algo-1\\)`,
+            `output.tar.gz: ${one.output}/output.tar.gz \\(.*: report.html\\)\n$`,
+          ].join('\n'),
+        ),
+      );
+      expect(one.stderr).not.toMatch(/\r|training \[/);
       const merged = decodePca(two.model['model_algo-1']!);
       const single = decodePca(one.model['model_algo-1']!);
       expect(merged.v.length).toBe(DIM * 3);
@@ -258,7 +279,11 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
   it.skipIf(nonRoot.reason)(
     'k-means: both hosts finish and only the leader writes k centers',
     async () => {
-      const two = await train('kmeans', `k=3,feature_dim=${DIM},mini_batch_size=20`, 2, nonRoot.prefix);
+      const two = await train('kmeans', `k=3,feature_dim=${DIM},mini_batch_size=20,epochs=2`, {
+        hosts: 2,
+        prefix: nonRoot.prefix,
+        json: true,
+      });
       expect(two.stderr).toContain('do not resolve here');
       expect(two.stderr).toContain('algo-2 | {');
       expect(two.stderr).toMatch(/algo-2 \|.*summary sent to the leader/);
@@ -269,6 +294,17 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
       expect(two.workerModels).toEqual([[]]);
       const centers = decodeKMeans(two.model['model_algo-1']!);
       expect(centers).toMatchObject({ k: 3, dim: DIM });
+      // --json for scripts: the built-in metric definitions apply without --metric-definitions.
+      const metric = (name: string) => two.result.metrics.find((m: { name: string }) => m.name === name);
+      expect(metric('train:progress')).toEqual({
+        name: 'train:progress',
+        last: 100,
+        min: 50,
+        max: 100,
+        count: 4,
+      });
+      expect(metric('train:msd')).toMatchObject({ count: 1 });
+      expect(metric('train:msd').last).toBeGreaterThan(0);
     },
     60_000,
   );

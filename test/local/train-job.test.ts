@@ -62,10 +62,17 @@ describe('runLocalTraining', () => {
       parseChannel(`train=${path.join(dir, 'data')},distribution=ShardedByS3Key,content-type=text/csv`),
       parseChannel(`test=${path.join(dir, 'data')}`),
     ];
+    const progress: string[] = [];
     const result = await runLocalTraining(
-      options({ channels, hosts: 2, hyperparameters: { k: '3', force_dense: true } }),
+      options({
+        channels,
+        hosts: 2,
+        hyperparameters: { k: '3', force_dense: true },
+        onProgress: (host, percent) => progress.push(`${host} ${percent}`),
+      }),
     );
     expect(result.status).toBe('Completed');
+    expect(progress.sort()).toEqual(['algo-1 50', 'algo-2 50']);
     expect(result.hosts.map((h) => h.exitCode)).toEqual([0, 0]);
     const model = await untar(result.model!.file);
     expect(Object.keys(model).sort()).toEqual(['report-algo-1.json', 'report-algo-2.json']);
