@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { docker, layersAboveBase } from '../../scripts/docker-image.js';
 import type { SageMakerPaths } from '../../src/contract/index.js';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { encodeNpy } from '../../src/io/npy.js';
 import { createJobTree } from '../train/job-tree.js';
 import {
   CENTERS,
@@ -274,7 +275,7 @@ const KMEANS_MODEL = encodeNDArrayList({
 });
 
 describe.concurrent('docker run IMAGE serve', () => {
-  test('k-means model mounted read-only, read-only root, SAGEMAKER_BIND_TO_PORT: /ping, /invocations, 404', async () => {
+  test('k-means model mounted read-only, read-only root, SAGEMAKER_BIND_TO_PORT: /ping, /invocations with CSV, JSON, JSON Lines, RecordIO and NPY bodies, 404', async () => {
     const model = await modelDir({ 'model_algo-1': KMEANS_MODEL });
     const port = await freePort();
     const id = await startContainer(
@@ -323,6 +324,33 @@ describe.concurrent('docker run IMAGE serve', () => {
     expect([recordio.status, await recordio.text()]).toEqual([
       200,
       '{"predictions": [{"closest_cluster": 1.0, "distance_to_cluster": 1.0}]}',
+    ]);
+    // The SageMaker Python SDK's NumpySerializer: a float32 2-D .npy body.
+    const npy = await fetch(`${url}/invocations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-npy' },
+      body: encodeNpy({
+        dtype: 'float32',
+        shape: [2, 4],
+        data: Float32Array.from([0, 0, 0, 1, 10, 10, 10, 12]),
+      }),
+    });
+    expect([npy.status, npy.headers.get('content-type'), await npy.text()]).toEqual([
+      200,
+      'application/json',
+      '{"predictions": [{"closest_cluster": 0.0, "distance_to_cluster": 1.0}, ' +
+        '{"closest_cluster": 1.0, "distance_to_cluster": 2.0}]}',
+    ]);
+    // JSON Lines in and out (SageMaker's own order of k-means fields in JSON Lines: distance first).
+    const jsonlines = await fetch(`${url}/invocations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/jsonlines', Accept: 'application/jsonlines' },
+      body: '{"features": [-10, 10, -10, 13]}\n{"features": [0, 0, 0, 0]}\n',
+    });
+    expect([jsonlines.status, jsonlines.headers.get('content-type'), await jsonlines.text()]).toEqual([
+      200,
+      'application/jsonlines',
+      '{"distance_to_cluster": 3.0, "closest_cluster": 2.0}\n{"distance_to_cluster": 0.0, "closest_cluster": 0.0}\n',
     ]);
     const unsupported = await fetch(`${url}/invocations`, {
       method: 'POST',
