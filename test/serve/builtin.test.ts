@@ -275,33 +275,26 @@ describe('PCA model_algo-1 trained by the built-in PCA', () => {
     expectProjections(jsonProjections(reply), ROWS);
   });
 
-  test('Accept application/jsonlines: one {"projection": [...]} line per row', async () => {
+  test.each([
+    [
+      'application/jsonlines',
+      (line: string) => (JSON.parse(line) as { projection: number[] }).projection,
+      (p: number[]) => `{"projection": [${p.map(formatFloat).join(', ')}]}`,
+    ],
+    [
+      'text/csv',
+      (line: string) => line.split(',').map(Number),
+      (p: number[]) => p.map(formatFloat).join(','),
+    ],
+  ])('Accept %s: one line per row', async (accept, parse, render) => {
     const reply = await request(pca.url, {
-      headers: { 'Content-Type': 'text/csv', Accept: 'application/jsonlines' },
+      headers: { 'Content-Type': 'text/csv', Accept: accept },
       body: csvBody,
     });
     expect(reply.status).toBe(200);
-    expect(reply.headers['content-type']).toBe('application/jsonlines');
-    const got = reply.text
-      .trimEnd()
-      .split('\n')
-      .map((line) => (JSON.parse(line) as { projection: number[] }).projection);
-    expect(reply.text).toBe(got.map((p) => `{"projection": [${p.map(formatFloat).join(', ')}]}\n`).join(''));
-    expectProjections(got, ROWS);
-  });
-
-  test('Accept text/csv: one line of num_components values per row', async () => {
-    const reply = await request(pca.url, {
-      headers: { 'Content-Type': 'text/csv', Accept: 'text/csv' },
-      body: csvBody,
-    });
-    expect(reply.status).toBe(200);
-    expect(reply.headers['content-type']).toBe('text/csv');
-    const got = reply.text
-      .trimEnd()
-      .split('\n')
-      .map((line) => line.split(',').map(Number));
-    expect(reply.text).toBe(got.map((p) => `${p.map(formatFloat).join(',')}\n`).join(''));
+    expect(reply.headers['content-type']).toBe(accept);
+    const got = reply.text.trimEnd().split('\n').map(parse);
+    expect(reply.text).toBe(got.map((p) => `${render(p)}\n`).join(''));
     expectProjections(got, ROWS);
   });
 
