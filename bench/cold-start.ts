@@ -104,10 +104,13 @@ async function main(): Promise<void> {
     ];
     // One serving process instead of one per CPU (node:cluster): how much of the start is the fork.
     const oneWorker = ['-e', 'SAGEMAKER_MODEL_SERVER_WORKERS=1'];
+    // The image's build-time bytecode cache off (scripts/warm-compile-cache.mjs): what it saves.
+    const noCompileCache = ['-e', 'NODE_DISABLE_COMPILE_CACHE=1'];
     const cases = {
       kmeans: serve(kmeans),
       onnx: serve(onnx),
       kmeansOneWorker: serve(kmeans, oneWorker),
+      kmeansNoCompileCache: serve(kmeans, noCompileCache),
       bareNodeHttp: bare,
     } as const;
     const results: Record<string, { coldStartMs: number; createMs: number; samples: Sample[] }> = {};
@@ -138,11 +141,13 @@ async function main(): Promise<void> {
       kmeans: results.kmeans,
       onnx: results.onnx,
       kmeansOneWorker: results.kmeansOneWorker,
+      kmeansNoCompileCache: results.kmeansNoCompileCache,
       bareNodeHttp: results.bareNodeHttp,
       ratioToBareNode: {
         kmeans: +(results.kmeans!.coldStartMs / bareMs).toFixed(2),
         onnx: +(results.onnx!.coldStartMs / bareMs).toFixed(2),
         kmeansOneWorker: +(results.kmeansOneWorker!.coldStartMs / bareMs).toFixed(2),
+        kmeansNoCompileCache: +(results.kmeansNoCompileCache!.coldStartMs / bareMs).toFixed(2),
       },
       underGoal: results.kmeans!.coldStartMs < GOAL_MS && results.onnx!.coldStartMs < GOAL_MS,
       loadAverage: os.loadavg().map((n) => +n.toFixed(1)),

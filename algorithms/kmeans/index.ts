@@ -12,7 +12,7 @@ import type { Algorithm, TrainContext } from '../types.js';
 import { type KMeansHyperparameters, KMeansHyperparametersSchema } from './hyperparameters.js';
 import type { Assigner } from './math/assign.js';
 import { localLloyd, localLloydTrials } from './math/lloyd.js';
-import { createOnnxAssigner } from './math/onnx-assigner.js';
+import { createOnnxAssigner, createWarmingOnnxAssigner } from './math/onnx-assigner.js';
 import { SquaredDistanceScore } from './math/score.js';
 import { type KMeansModel, createPredictor, readModelDir, writeModelFiles } from './model.js';
 import { kmeansReport } from './report.js';
@@ -293,7 +293,8 @@ export const kmeans: Algorithm<KMeansHyperparameters> = {
     const model = await readModelDir(modelDir);
     // One intra-op thread: a server's parallelism comes from its worker processes, and onnxruntime's
     // spinning pool threads in every process would compete with them (and with /ping) for the cores.
-    return createPredictor(model, await createOnnxAssigner({ threads: 1 }));
+    // Its session starts after /ping says ready; requests meanwhile are assigned in JS.
+    return createPredictor(model, createWarmingOnnxAssigner({ threads: 1 }));
   },
 };
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createRequire } from 'node:module';
+import type createExpress from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { ServingSettings } from '../contract/index.js';
 import { errorMessage, HttpError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -8,6 +10,8 @@ import { executionParameters } from './batch.js';
 import { readBody } from './body.js';
 import type { InvocationResponse, ModelHandler } from './handler.js';
 import { acceptsAnything } from './negotiate.js';
+
+const requireCjs = createRequire(import.meta.url);
 
 /** The settings the app uses (a `ServingSettings` from `readServingSettings` fits). */
 export type AppSettings = Pick<
@@ -249,28 +253,37 @@ export function createApp(options: AppOptions): SmkitApp {
     }
   }
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get('/execution-parameters', (_req: Request, res: Response) => {
-    res.json(executionParameters(settings));
-  });
-  app.use((req: Request, res: Response) => {
-    sendJson(
-      res,
-      404,
-      errorBody(404, `no route for ${req.method} ${req.path}; use GET /ping or POST /invocations`),
-    );
-  });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = error instanceof HttpError ? error.status : 500;
-    if (status === 500) log.error({ err: error }, 'request failed');
-    sendJson(
-      res,
-      status,
-      errorBody(status, status === 500 ? 'internal error; see the server log' : errorMessage(error)),
-    );
-  });
+  // express serves only the routes off the hot path, so it loads on first use (`require`: express is
+  // CommonJS) rather than on every serving process's cold start.
+  let routes: Express | undefined;
+  function expressRoutes(): Express {
+    if (routes) return routes;
+    const express = requireCjs('express') as typeof createExpress;
+    const app = express();
+    app.disable('x-powered-by');
+    app.disable('etag');
+    app.get('/execution-parameters', (_req: Request, res: Response) => {
+      res.json(executionParameters(settings));
+    });
+    app.use((req: Request, res: Response) => {
+      sendJson(
+        res,
+        404,
+        errorBody(404, `no route for ${req.method} ${req.path}; use GET /ping or POST /invocations`),
+      );
+    });
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      if (status === 500) log.error({ err: error }, 'request failed');
+      sendJson(
+        res,
+        status,
+        errorBody(status, status === 500 ? 'internal error; see the server log' : errorMessage(error)),
+      );
+    });
+    routes = app;
+    return app;
+  }
 
   const listener: RequestListener = (req, res) => {
     const url = req.url ?? '/';
@@ -285,13 +298,15 @@ export function createApp(options: AppOptions): SmkitApp {
       if (req.method === 'GET' || req.method === 'HEAD') ping(req, res);
       else sendJson(res, 405, errorBody(405, `use GET /ping (got ${req.method})`));
     } else {
-      app(req as Request, res as Response);
+      expressRoutes()(req as Request, res as Response);
     }
   };
 
   return {
     listener,
-    express: app,
+    get express() {
+      return expressRoutes();
+    },
     state: () => state,
     loaded,
     inFlight: () => inFlight,

@@ -58,34 +58,6 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
   };
 }
 
-const MODEL_LOADED = 'smkit:model-loaded';
-const START_SERVING = 'smkit:start-serving';
-
-function isMessage(message: unknown, type: string): boolean {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
-}
-
-/**
- * In a node:cluster worker, tells the primary this worker's model is loaded and resolves once every
- * worker's is: /ping turns 200 in all workers together instead of flapping 200/503 while some still
- * load. A worker started later (after a crash) is let in as soon as its own model is loaded. Outside a
- * cluster worker it resolves at once.
- */
-export async function whenEveryWorkerLoaded<T>(loaded: T): Promise<T> {
-  const send = process.send?.bind(process);
-  if (!cluster.isWorker || !send) return loaded;
-  await new Promise<void>((resolve) => {
-    const onMessage = (message: unknown): void => {
-      if (!isMessage(message, START_SERVING)) return;
-      process.off('message', onMessage);
-      resolve();
-    };
-    process.on('message', onMessage);
-    send({ type: MODEL_LOADED });
-  });
-  return loaded;
-}
-
 /** Options of `runServer`. */
 export interface RunServerOptions {
   readonly port: number;
@@ -93,8 +65,8 @@ export interface RunServerOptions {
   /** Processes to serve with; more than 1 forks node:cluster workers that share the port. */
   readonly workers: number;
   readonly log: Logger;
-  /** Creates the app in each serving process (each loads its own model copy). */
-  createApp(): SmkitApp;
+  /** Creates the app in each serving process (each loads its own model copy); never called in a primary. */
+  createApp(): SmkitApp | Promise<SmkitApp>;
 }
 
 /**
@@ -108,7 +80,11 @@ export async function runServer(options: RunServerOptions): Promise<void> {
     runPrimary(options);
     return;
   }
-  const app = options.createApp();
+  const app = await options.createApp();
+  // A node:cluster worker takes connections from the moment it listens, so it listens once its model is
+  // loaded (or failed: /ping then says why): /ping turns 200 with the first ready worker and never flaps
+  // to 503 on a sibling still loading. A single process listens at once and answers 503 while loading.
+  if (cluster.isWorker) await app.loaded;
   const running = await listen(app, { port: options.port, ...(options.host ? { host: options.host } : {}) });
   log.info({ port: running.port, pid: process.pid }, 'listening');
   const onSignal = (signal: string): void => {
@@ -129,21 +105,8 @@ function runPrimary(options: RunServerOptions): void {
   const { log } = options;
   let stopping = false;
   let restarts = 0;
-  let serving = false;
-  const loaded = new Set<number>();
   for (let i = 0; i < options.workers; i++) cluster.fork();
-  cluster.on('message', (worker, message) => {
-    if (!isMessage(message, MODEL_LOADED)) return;
-    loaded.add(worker.id);
-    if (serving) {
-      worker.send({ type: START_SERVING });
-    } else if (loaded.size >= options.workers) {
-      serving = true;
-      for (const each of Object.values(cluster.workers ?? {})) each?.send({ type: START_SERVING });
-    }
-  });
   cluster.on('exit', (worker, code, signal) => {
-    loaded.delete(worker.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;

@@ -18,7 +18,7 @@ export interface PoolTask {
   readonly accept: string | undefined;
   readonly customAttributes: string | undefined;
   readonly requestId: string;
-  /** Only load the model (sent once when the pool starts, so /ping turns 200 with every copy loaded). */
+  /** Only load the model (sent once when the pool starts; large bodies run inline until it answers). */
   readonly warm?: boolean;
 }
 

@@ -22,6 +22,12 @@ export interface WorkerPoolOptions {
   readonly minBytes?: number;
 }
 
+/** A model handler whose large requests move to worker threads once `threadsReady` resolves true. */
+export interface PooledModelHandler extends ModelHandler {
+  /** True once every thread holds its model copy; false if a thread failed to load it (all inline). */
+  readonly threadsReady: Promise<boolean>;
+}
+
 /** Bodies at or above this size leave the HTTP thread by default. */
 export const DEFAULT_POOL_MIN_BYTES = 64 * 1024;
 
@@ -58,7 +64,7 @@ let bundles = 0;
 export async function withWorkerPool(
   inline: ModelHandler,
   options: WorkerPoolOptions,
-): Promise<ModelHandler> {
+): Promise<PooledModelHandler> {
   const threads =
     options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / options.settings.workers));
   const minBytes = options.minBytes ?? DEFAULT_POOL_MIN_BYTES;
@@ -86,27 +92,39 @@ export async function withWorkerPool(
   pool.on('error', (error: unknown) => {
     options.log?.error({ err: error }, 'a serving worker thread failed');
   });
-  // Load the threads' model copy now, so that readiness means every copy is loaded.
-  const warmed = await pool.run(
-    task(
-      {
-        body: Buffer.alloc(0),
-        contentType: undefined,
-        accept: undefined,
-        customAttributes: undefined,
-        requestId: 'warm-up',
-      },
-      true,
-    ),
-  );
-  if ('fault' in warmed) {
-    await pool.destroy();
-    throw new Error(`the model failed to load on a worker thread: ${warmed.fault}`);
-  }
+  // The threads load their model copy in the background: /ping does not wait for them (the cold start is
+  // what SageMaker and autoscaling wait on), and until the copy is ready large bodies run inline.
+  let pooled = false;
+  const warming = pool
+    .run(
+      task(
+        {
+          body: Buffer.alloc(0),
+          contentType: undefined,
+          accept: undefined,
+          customAttributes: undefined,
+          requestId: 'warm-up',
+        },
+        true,
+      ),
+    )
+    .then((warmed) => {
+      if ('fault' in warmed) throw new Error(warmed.fault);
+      pooled = true;
+      return true;
+    })
+    .catch((error: unknown) => {
+      options.log?.error(
+        { err: error },
+        'the model failed to load on a worker thread: serving every request on the HTTP thread',
+      );
+      return false;
+    });
   return {
     kind: inline.kind,
+    threadsReady: warming,
     async invoke(request: InvocationRequest) {
-      if (request.body.length < minBytes) return inline.invoke(request);
+      if (!pooled || request.body.length < minBytes) return inline.invoke(request);
       // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
       // or abandoned request just has its answer dropped by the app.
       const result = await pool.run(task(request));
@@ -116,6 +134,7 @@ export async function withWorkerPool(
       throw new Error(`worker thread: ${result.fault}`);
     },
     async close() {
+      await warming;
       await pool.destroy();
       if (worker.cleanup) await rm(worker.cleanup, { force: true });
       await inline.close?.();

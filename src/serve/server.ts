@@ -1,12 +1,9 @@
 import { resolvePaths, type ServingSettings } from '../contract/index.js';
 import { InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { createApp } from './app.js';
 import { detectModelKind, type LoadContext } from './detect.js';
 import type { ModelHandler } from './handler.js';
-import { runServer, whenEveryWorkerLoaded } from './listen.js';
-import { registerModelKinds } from './model-kinds.js';
-import { withWorkerPool } from './pool.js';
+import { runServer } from './listen.js';
 
 /**
  * Detects and loads the model in `modelDir`; kinds that allow it get a worker-thread pool for large
@@ -16,9 +13,9 @@ export async function loadServingModel(modelDir: string, context: LoadContext): 
   const kind = await detectModelKind(modelDir, context);
   context.log.info({ kind: kind.name, modelDir }, 'loading model');
   const handler = await kind.load(modelDir, context);
-  return kind.offThread
-    ? withWorkerPool(handler, { modelDir, settings: context.settings, log: context.log })
-    : handler;
+  if (!kind.offThread) return handler;
+  const { withWorkerPool } = await import('./pool.js');
+  return withWorkerPool(handler, { modelDir, settings: context.settings, log: context.log });
 }
 
 /**
@@ -31,7 +28,6 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
       'SAGEMAKER_MULTI_MODEL=true: multi-model endpoints are not supported by smkit serve',
     );
   }
-  registerModelKinds();
   const modelDir = resolvePaths(settings.baseDir).model;
   if (settings.batch)
     log.info({ strategy: settings.batchStrategy ?? 'MULTI_RECORD' }, 'batch transform mode');
@@ -39,11 +35,19 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
     port: settings.port,
     workers: settings.workers,
     log,
-    createApp: () =>
-      createApp({
-        loadHandler: async () => whenEveryWorkerLoaded(await loadServingModel(modelDir, { settings, log })),
+    // Imported here, in the serving processes only: a node:cluster primary just forks and supervises, and
+    // must not spend the cold start loading the HTTP stack and the model kinds before its first fork.
+    createApp: async () => {
+      const [{ createApp }, { registerModelKinds }] = await Promise.all([
+        import('./app.js'),
+        import('./model-kinds.js'),
+      ]);
+      registerModelKinds();
+      return createApp({
+        loadHandler: () => loadServingModel(modelDir, { settings, log }),
         settings,
         log,
-      }),
+      });
+    },
   });
 }

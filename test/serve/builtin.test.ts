@@ -1,18 +1,27 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { decodeNpy as decodeNpyFile, encodeNpy } from '../../src/io/npy.js';
 import { splitRecordIO } from '../../src/io/recordio.js';
 import { decodeRecord, encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
 import { loadModel } from '../../src/serve/detect.js';
+import { formatFloat } from '../../src/serve/codecs/number-format.js';
 import { registerModelKinds } from '../../src/serve/model-kinds.js';
-import { kmeansModelFile, quietLog, request, settingsFrom, startApp, type TestServer } from './helpers.js';
-import { registerTestAlgorithms } from './test-algorithms.js';
+import { lowRankData } from '../helpers/sklearn.js';
+import { createJobTree, runJob } from '../train/job-tree.js';
+import {
+  kmeansModelFile,
+  quietLog,
+  type Reply,
+  request,
+  settingsFrom,
+  startApp,
+  type TestServer,
+} from './helpers.js';
 
 registerModelKinds();
-registerTestAlgorithms();
 
 const ROW = [1.5, 16.0, 14.0, 23.0];
 const dirs: string[] = [];
@@ -37,6 +46,10 @@ function recordio(rows: number[][]): Buffer {
   });
 }
 
+function toCsvRows(rows: readonly (readonly number[])[]): string {
+  return rows.map((row) => `${row.join(',')}\n`).join('');
+}
+
 function labels(body: Buffer): Record<string, number[]>[] {
   return splitRecordIO(body).map((payload) => {
     const record = decodeRecord(payload);
@@ -45,20 +58,47 @@ function labels(body: Buffer): Record<string, number[]>[] {
   });
 }
 
+/** A PCA model trained by the real algorithm: model_algo-1's `mean` (d) and `v` (d x k, row-major). */
+interface TrainedPca {
+  readonly dir: string;
+  readonly mean: Float32Array | Float64Array;
+  readonly v: Float32Array | Float64Array;
+  readonly k: number;
+}
+
+/** Trains the built-in PCA (num_components=2) through the runner on 200 deterministic 4-D rows. */
+async function trainPca(): Promise<TrainedPca> {
+  const data = lowRankData(200, 4, 2, 0.2, 7);
+  const csv = Array.from({ length: 200 }, (_, r) => data.subarray(r * 4, r * 4 + 4).join(',')).join('\n');
+  const paths = await createJobTree({
+    hyperparameters: { num_components: '2', feature_dim: '4', mini_batch_size: '50' },
+    inputDataConfig: { train: { ContentType: 'text/csv', TrainingInputMode: 'File' } },
+    data: { 'train/part-0.csv': `${csv}\n` },
+  });
+  dirs.push(paths.base);
+  expect(await runJob(paths, { SMKIT_ALGORITHM: 'pca' })).toBe(0);
+  const file = decodeNDArrayList(await readFile(path.join(paths.model, 'model_algo-1')));
+  const array = (name: string) => file.arrays[file.names.indexOf(name)]!;
+  expect(file.names).toEqual(['mean', 's', 'v']);
+  expect(array('v').shape).toEqual([4, 2]);
+  return { dir: paths.model, mean: array('mean').data, v: array('v').data, k: 2 };
+}
+
+/** (row - mean) . v in float64: what the math says the projection of `row` is. */
+function projection(model: TrainedPca, row: readonly number[]): number[] {
+  return Array.from({ length: model.k }, (_, c) =>
+    row.reduce((sum, x, j) => sum + (Math.fround(x) - model.mean[j]!) * model.v[j * model.k + c]!, 0),
+  );
+}
+
 let kmeans: TestServer;
 let pca: TestServer;
+let pcaModel: TrainedPca;
 
 beforeAll(async () => {
   kmeans = await serveDir(await modelDir({ 'model_algo-1': kmeansModelFile() }));
-  const pcaFile = encodeNDArrayList({
-    arrays: [
-      { shape: [1, 4], data: new Float32Array([1, 1, 1, 1]) },
-      { shape: [2], data: new Float32Array([1, 2]) },
-      { shape: [4, 2], data: new Float32Array([1, 0, 0, 1, 0, 0, 0, 0]) },
-    ],
-    names: ['mean', 's', 'v'],
-  });
-  pca = await serveDir(await modelDir({ 'model_algo-1': pcaFile }));
+  pcaModel = await trainPca();
+  pca = await serveDir(pcaModel.dir);
   await Promise.all([kmeans.app.loaded, pca.app.loaded]);
 });
 
@@ -195,29 +235,97 @@ describe('batch transform: MULTI_RECORD bodies of N records give N answers in or
   });
 });
 
-describe('PCA model_algo-1', () => {
-  test.each([
-    ['application/json', '{"projections": [{"projection": [0.5, 15.0]}, {"projection": [0.0, 1.0]}]}'],
-    ['application/jsonlines', '{"projection": [0.5, 15.0]}\n{"projection": [0.0, 1.0]}\n'],
-    ['text/csv', '0.5,15.0\n0.0,1.0\n'],
-  ])('Accept %s', async (accept, expected) => {
-    const reply = await request(pca.url, {
-      headers: { 'Content-Type': 'text/csv', Accept: accept },
-      body: '1.5,16,14,23\n1,2,3,4\n',
-    });
+describe('PCA model_algo-1 trained by the built-in PCA', () => {
+  const ROWS = [ROW, [1, 2, 3, 4], [-0.25, 7, 3.5, 1e-3]];
+  const csvBody = toCsvRows(ROWS);
+
+  /** The projections in a reply, checked against the model's math within float32 tolerance. */
+  function expectProjections(got: number[][], rows: readonly (readonly number[])[]): void {
+    expect(got).toEqual(
+      rows.map((row) =>
+        projection(pcaModel, row).map((x) => expect.closeTo(x, 6 - Math.ceil(Math.log10(1 + Math.abs(x))))),
+      ),
+    );
+  }
+
+  /** Whole JSON answers: status, type, and SageMaker's layout `{"projections": [{"projection": [a, b]}]}`. */
+  function jsonProjections(reply: Reply): number[][] {
     expect(reply.status).toBe(200);
-    expect(reply.text).toBe(expected);
+    expect(reply.headers['content-type']).toBe('application/json');
+    const got = (reply.json() as { projections: { projection: number[] }[] }).projections.map(
+      (p) => p.projection,
+    );
+    const layout = got.map((p) => `{"projection": [${p.map(formatFloat).join(', ')}]}`).join(', ');
+    expect(reply.text).toBe(`{"projections": [${layout}]}`);
+    return got;
+  }
+
+  test.each([
+    ['text/csv', csvBody],
+    ['application/json', JSON.stringify({ instances: ROWS.map((features) => ({ features })) })],
+    ['application/json', JSON.stringify({ instances: ROWS })],
+    ['application/jsonlines', ROWS.map((features) => `${JSON.stringify({ features })}\n`).join('')],
+    ['application/x-recordio-protobuf', recordio(ROWS)],
+    [
+      'application/x-npy',
+      encodeNpy({ dtype: 'float32', shape: [ROWS.length, 4], data: Float32Array.from(ROWS.flat()) }),
+    ],
+  ])('Content-Type %s %#: {"projections": [...]} as the math says', async (contentType, body) => {
+    const reply = await request(pca.url, { headers: { 'Content-Type': contentType }, body });
+    expectProjections(jsonProjections(reply), ROWS);
   });
 
-  test('RecordIO-protobuf in and out', async () => {
+  test.each([
+    [
+      'application/jsonlines',
+      (line: string) => (JSON.parse(line) as { projection: number[] }).projection,
+      (p: number[]) => `{"projection": [${p.map(formatFloat).join(', ')}]}`,
+    ],
+    [
+      'text/csv',
+      (line: string) => line.split(',').map(Number),
+      (p: number[]) => p.map(formatFloat).join(','),
+    ],
+  ])('Accept %s: one line per row', async (accept, parse, render) => {
+    const reply = await request(pca.url, {
+      headers: { 'Content-Type': 'text/csv', Accept: accept },
+      body: csvBody,
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe(accept);
+    const got = reply.text.trimEnd().split('\n').map(parse);
+    expect(reply.text).toBe(got.map((p) => `${render(p)}\n`).join(''));
+    expectProjections(got, ROWS);
+  });
+
+  test('Accept application/x-recordio-protobuf: one float32 `projection` label per row', async () => {
     const reply = await request(pca.url, {
       headers: {
         'Content-Type': 'application/x-recordio-protobuf',
         Accept: 'application/x-recordio-protobuf',
       },
-      body: recordio([ROW, [1, 2, 3, 4]]),
+      body: recordio(ROWS),
     });
-    expect(labels(reply.body)).toEqual([{ projection: [0.5, 15] }, { projection: [0, 1] }]);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/x-recordio-protobuf');
+    const records = labels(reply.body);
+    expect(records.map((r) => Object.keys(r))).toEqual(ROWS.map(() => ['projection']));
+    expectProjections(
+      records.map((r) => r['projection']!),
+      ROWS,
+    );
+  });
+
+  test('a row of the wrong width is a 400 naming the line and feature_dim', async () => {
+    const reply = await request(pca.url, {
+      headers: { 'Content-Type': 'text/csv' },
+      body: '1,2,3,4\n1,2,3\n',
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect((reply.json() as { message: string }).message).toContain(
+      'request body line 2: expected 4 columns (feature_dim), got 3',
+    );
   });
 });
 
@@ -290,7 +398,9 @@ describe('model detection', () => {
       'model_algo-1': kmeansModelFile(),
       'model.json': JSON.stringify({ algorithm: 'pca' }),
     });
-    await expect(loadModel(named, { settings, log: quietLog })).rejects.toThrow();
+    await expect(loadModel(named, { settings, log: quietLog })).rejects.toThrow(
+      "a PCA model needs arrays named 's' and 'v' (found unnamed arrays): is this a k-means model?",
+    );
     const odd = await modelDir({
       'model_algo-1': encodeNDArrayList({
         arrays: [{ shape: [2], data: new Float32Array(2) }],

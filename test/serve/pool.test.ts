@@ -17,13 +17,17 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'model_algo-1'), kmeansModelFile());
   const settings = settingsFrom();
   server = await startApp({
-    loadHandler: async () =>
-      withWorkerPool(await loadModel(dir, { settings, log: quietLog }), {
+    loadHandler: async () => {
+      const pooled = await withWorkerPool(await loadModel(dir, { settings, log: quietLog }), {
         modelDir: dir,
         settings,
         threads: 1,
         minBytes: 20,
-      }),
+      });
+      // Large bodies run inline until the thread's model copy is loaded: wait, so they take the thread.
+      expect(await pooled.threadsReady).toBe(true);
+      return pooled;
+    },
   });
   await server.app.loaded;
 });

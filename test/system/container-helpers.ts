@@ -11,16 +11,21 @@ import { CONTAINER_LABEL, SMKIT_IMAGE } from './docker-names.js';
 export { freePort } from '../../src/util/net.js';
 
 /** Runs `docker run ... IMAGE COMMAND` to completion; returns the exit code and logs. */
-export async function runContainer(options: readonly string[], command: readonly string[]) {
-  return run('docker', ['run', '--label', CONTAINER_LABEL, ...options, SMKIT_IMAGE, ...command]);
+export async function runContainer(
+  options: readonly string[],
+  command: readonly string[],
+  image = SMKIT_IMAGE,
+) {
+  return run('docker', ['run', '--label', CONTAINER_LABEL, ...options, image, ...command]);
 }
 
 /** Starts `docker run -d ... IMAGE COMMAND` and returns the container id. */
 export async function startContainer(
   options: readonly string[],
   command: readonly string[],
+  image = SMKIT_IMAGE,
 ): Promise<string> {
-  const id = await docker('run', '-d', '--label', CONTAINER_LABEL, ...options, SMKIT_IMAGE, ...command);
+  const id = await docker('run', '-d', '--label', CONTAINER_LABEL, ...options, image, ...command);
   return id.trim();
 }
 

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { docker, layersAboveBase } from '../../scripts/docker-image.js';
 import type { SageMakerPaths } from '../../src/contract/index.js';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { encodeNpy } from '../../src/io/npy.js';
 import { createJobTree } from '../train/job-tree.js';
 import {
   CENTERS,
@@ -274,7 +275,7 @@ const KMEANS_MODEL = encodeNDArrayList({
 });
 
 describe.concurrent('docker run IMAGE serve', () => {
-  test('k-means model mounted read-only, read-only root, SAGEMAKER_BIND_TO_PORT: /ping, /invocations, 404', async () => {
+  test('k-means model mounted read-only, read-only root, SAGEMAKER_BIND_TO_PORT: /ping, /invocations with CSV, JSON, JSON Lines, RecordIO and NPY bodies, 404', async () => {
     const model = await modelDir({ 'model_algo-1': KMEANS_MODEL });
     const port = await freePort();
     const id = await startContainer(
@@ -296,34 +297,53 @@ describe.concurrent('docker run IMAGE serve', () => {
     const ping = await fetch(`${url}/ping`);
     expect([ping.status, await ping.text()]).toEqual([200, '']);
 
-    const csv = await fetch(`${url}/invocations`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'text/csv', Accept: 'text/csv' },
-      body: '10,10,10,10\n-10,10,-10,10\n',
+    const invoke = async (headers: Record<string, string>, body: string | Buffer) => {
+      const reply = await fetch(`${url}/invocations`, { method: 'POST', headers, body });
+      return [reply.status, reply.headers.get('content-type'), await reply.text()];
+    };
+    const npyBody = encodeNpy({
+      dtype: 'float32',
+      shape: [2, 4],
+      data: Float32Array.from([0, 0, 0, 1, 10, 10, 10, 12]),
     });
-    expect([csv.status, csv.headers.get('content-type'), await csv.text()]).toEqual([
-      200,
-      'text/csv',
-      '1.0,0.0\n2.0,0.0\n',
-    ]);
-    const json = await fetch(`${url}/invocations`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ instances: [{ features: [0, 0, 0, 1] }] }),
-    });
-    expect([json.status, await json.text()]).toEqual([
-      200,
-      '{"predictions": [{"closest_cluster": 0.0, "distance_to_cluster": 1.0}]}',
-    ]);
-    const recordio = await fetch(`${url}/invocations`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-recordio-protobuf', Accept: 'application/json' },
-      body: toRecordIO([[10, 10, 10, 11]]),
-    });
-    expect([recordio.status, await recordio.text()]).toEqual([
-      200,
-      '{"predictions": [{"closest_cluster": 1.0, "distance_to_cluster": 1.0}]}',
-    ]);
+    const cases: [Record<string, string>, string | Buffer, string, string][] = [
+      [
+        { 'Content-Type': 'text/csv', Accept: 'text/csv' },
+        '10,10,10,10\n-10,10,-10,10\n',
+        'text/csv',
+        '1.0,0.0\n2.0,0.0\n',
+      ],
+      [
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ instances: [{ features: [0, 0, 0, 1] }] }),
+        'application/json',
+        '{"predictions": [{"closest_cluster": 0.0, "distance_to_cluster": 1.0}]}',
+      ],
+      [
+        { 'Content-Type': 'application/x-recordio-protobuf', Accept: 'application/json' },
+        toRecordIO([[10, 10, 10, 11]]),
+        'application/json',
+        '{"predictions": [{"closest_cluster": 1.0, "distance_to_cluster": 1.0}]}',
+      ],
+      // The SageMaker Python SDK's NumpySerializer: a float32 2-D .npy body.
+      [
+        { 'Content-Type': 'application/x-npy' },
+        npyBody,
+        'application/json',
+        '{"predictions": [{"closest_cluster": 0.0, "distance_to_cluster": 1.0}, ' +
+          '{"closest_cluster": 1.0, "distance_to_cluster": 2.0}]}',
+      ],
+      // JSON Lines in and out (SageMaker's own order of k-means fields in JSON Lines: distance first).
+      [
+        { 'Content-Type': 'application/jsonlines', Accept: 'application/jsonlines' },
+        '{"features": [-10, 10, -10, 13]}\n{"features": [0, 0, 0, 0]}\n',
+        'application/jsonlines',
+        '{"distance_to_cluster": 3.0, "closest_cluster": 2.0}\n{"distance_to_cluster": 0.0, "closest_cluster": 0.0}\n',
+      ],
+    ];
+    for (const [headers, body, type, text] of cases) {
+      expect(await invoke(headers, body), JSON.stringify(headers)).toEqual([200, type, text]);
+    }
     const unsupported = await fetch(`${url}/invocations`, {
       method: 'POST',
       headers: { 'Content-Type': 'image/png' },

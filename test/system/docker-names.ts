@@ -7,5 +7,7 @@ const arch = os.arch() === 'arm64' ? 'arm64' : 'amd64';
 export const BASE_IMAGE = `smkit-base:node24-bookworm-${arch}`;
 /** The smkit image under test. */
 export const SMKIT_IMAGE = 'smkit:system-test';
+/** The smkit image built with `--build-arg SMKIT_USER=node` (non-root, uid 1000). */
+export const SMKIT_NONROOT_IMAGE = 'smkit:system-test-nonroot';
 /** Label on every container the tests start, so teardown removes exactly those. */
 export const CONTAINER_LABEL = 'smkit-system-test=1';

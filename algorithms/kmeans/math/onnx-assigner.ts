@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { buildAssignmentModel } from '../onnx-graph.js';
 import { type Assigner, type Assignment, assignJs } from './assign.js';
 
@@ -16,6 +16,8 @@ export interface OnnxAssignerOptions {
  * ones in JS. The native distances use the ||x||^2 - 2x.c + ||c||^2 expansion in float32, like sklearn.
  */
 export async function createOnnxAssigner(options: OnnxAssignerOptions = {}): Promise<Assigner> {
+  // Imported on first use: loading the native runtime is a good part of a serving process's start.
+  const ort: typeof Ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(buildAssignmentModel(), {
     intraOpNumThreads: options.threads ?? 0,
     interOpNumThreads: 1,
@@ -32,5 +34,31 @@ export async function createOnnxAssigner(options: OnnxAssignerOptions = {}): Pro
       return { labels: out['labels']!.data as Int32Array, distances: out['distances']!.data as Float32Array };
     },
     close: () => session.release(),
+  };
+}
+
+/**
+ * An assigner that answers at once in JS and moves big blocks to onnxruntime as soon as its session is
+ * up (which starts now, in the background). For serving: starting the runtime stays off the cold start,
+ * and if it cannot start every block keeps the (exact, slower) JS path.
+ */
+export function createWarmingOnnxAssigner(options: OnnxAssignerOptions = {}): Assigner {
+  let native: Assigner | undefined;
+  const starting = createOnnxAssigner(options).then(
+    (assigner) => {
+      native = assigner;
+      return assigner;
+    },
+    () => undefined,
+  );
+  return {
+    async assign(points, rows, centers, count, dim) {
+      return native
+        ? native.assign(points, rows, centers, count, dim)
+        : assignJs(points, rows, centers, count, dim);
+    },
+    async close() {
+      await (await starting)?.close();
+    },
   };
 }
