@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { buildAssignmentModel } from '../onnx-graph.js';
 import { type Assigner, type Assignment, assignJs } from './assign.js';
@@ -7,7 +8,10 @@ const NATIVE_THRESHOLD = 200_000;
 
 /** Options for `createOnnxAssigner`. */
 export interface OnnxAssignerOptions {
-  /** onnxruntime intra-op threads; 0 lets the runtime pick (one per core). */
+  /**
+   * onnxruntime intra-op threads, default one per available core. Not 0 ("runtime picks"): on a 2-vCPU
+   * machine the runtime picked one, and one full pass over 1M x 50 points took 0.06-0.1 s instead of 0.03 s.
+   */
   readonly threads?: number;
 }
 
@@ -19,7 +23,7 @@ export async function createOnnxAssigner(options: OnnxAssignerOptions = {}): Pro
   // Imported on first use: loading the native runtime is a good part of a serving process's start.
   const ort: typeof Ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(buildAssignmentModel(), {
-    intraOpNumThreads: options.threads ?? 0,
+    intraOpNumThreads: options.threads ?? os.availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { OnnxGraphBuilder, attr } from '../../../src/io/onnx-builder.js';
 import type { PcaKernel } from './kernel.js';
@@ -33,7 +34,10 @@ function addInto(target: Float64Array, source: Float32Array): void {
  * than one chunk.
  */
 export async function createOnnxKernel(dim: number, threads?: number): Promise<PcaKernel> {
-  const options: ort.InferenceSession.SessionOptions = threads ? { intraOpNumThreads: threads } : {};
+  // One thread per available core unless told: left to itself the runtime used one of two vCPUs here.
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads ?? os.availableParallelism(),
+  };
   let gram: ort.InferenceSession | undefined;
   let sketch: ort.InferenceSession | undefined;
   return {
