@@ -10,8 +10,15 @@ import { executionParameters } from './batch.js';
 import { readBody } from './body.js';
 import type { InvocationResponse, ModelHandler } from './handler.js';
 import { acceptsAnything } from './negotiate.js';
+import { createTurnstile } from './turnstile.js';
 
 const requireCjs = createRequire(import.meta.url);
+
+/**
+ * Bodies from this size on wait their turn (`turnstile.ts`) before computing: one large invocation per
+ * event-loop turn. Smaller ones cost less than the wait.
+ */
+export const TURN_MIN_BYTES = 16 * 1024;
 
 /** The settings the app uses (a `ServingSettings` from `readServingSettings` fits). */
 export type AppSettings = Pick<
@@ -106,6 +113,7 @@ export function createApp(options: AppOptions): SmkitApp {
   let state: ModelState = handler ? 'ready' : 'loading';
   let failure = '';
   let inFlight = 0;
+  const turn = createTurnstile();
   let closed = false;
   const timeoutMs = settings.timeoutSeconds * 1000;
   // Request ids: a random per-process prefix and a counter, unique across the cluster's processes.
@@ -214,6 +222,7 @@ export function createApp(options: AppOptions): SmkitApp {
     deadlines.add(pending);
     try {
       const body = await readBody(req, settings.maxPayloadBytes);
+      if (body.length >= TURN_MIN_BYTES) await turn();
       const accept = req.headers.accept;
       const answer: InvocationResponse = await model.invoke({
         body,

@@ -1,7 +1,14 @@
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
+import { createApp } from '../../src/serve/app.js';
 import type { InvocationRequest, ModelHandler } from '../../src/serve/handler.js';
 import { BadRequest } from '../../src/util/errors.js';
-import { request, settingsFrom, startApp, type TestServer } from './helpers.js';
+import { quietLog, request, settingsFrom, startApp, type TestServer } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
 
 /** A handler that answers with what it was given, so tests see what the app passes on. */
 const echo: ModelHandler = {
@@ -210,4 +217,50 @@ describe('POST /invocations', () => {
     expect((await request(server.url, { method: 'GET', path: '/ping' })).status).toBe(200);
     expect((await request(server.url, { body: 'quick' })).status).toBe(200);
   });
+});
+
+test('large invocations computing on the HTTP thread take turns: /ping is answered between them', async () => {
+  // Each large request blocks the thread for 40 ms, as a big CSV batch does. A separate client process
+  // sends six at once and a /ping 20 ms later; the server notes what it computed and when the ping came.
+  const order: string[] = [];
+  const blocking: ModelHandler = {
+    kind: 'blocking',
+    async invoke(req: InvocationRequest) {
+      const until = Date.now() + 40;
+      while (Date.now() < until) {
+        // computing
+      }
+      order.push(`invocation ${req.body.subarray(0, 1).toString()}`);
+      return { body: '{}', contentType: 'application/json' };
+    },
+  };
+  const app = createApp({ settings: settingsFrom(), log: quietLog, handler: blocking });
+  const httpServer = http.createServer((req, res) => {
+    if (req.url === '/ping') order.push('ping');
+    app.listener(req, res);
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const port = (httpServer.address() as AddressInfo).port;
+  const client = `
+    const http = require('node:http');
+    const send = (path, body) => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: ${port}, path, method: body ? 'POST' : 'GET',
+        headers: body ? { 'Content-Type': 'text/csv' } : {} }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const large = [1, 2, 3, 4, 5, 6].map((tag) => send('/invocations', tag + '0'.repeat(64 * 1024)));
+    setTimeout(() => Promise.all([send('/ping'), ...large]).then((codes) => console.log(codes.join(','))), 20);
+  `;
+  try {
+    const { stdout } = await execFileAsync(process.execPath, ['-e', client]);
+    expect(stdout.trim()).toBe('200,200,200,200,200,200,200');
+    expect(order.filter((event) => event.startsWith('invocation'))).toHaveLength(6);
+    // Without turns the six computations run back to back before the loop reads the ping.
+    expect(order.indexOf('ping')).toBeLessThanOrEqual(3);
+  } finally {
+    httpServer.closeAllConnections();
+    await new Promise((resolve) => httpServer.close(resolve));
+    await app.close();
+  }
 });

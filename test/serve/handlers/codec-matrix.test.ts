@@ -80,8 +80,8 @@ const BODIES: [string, string | Buffer][] = [
   ['application/x-npy', encodeNpy({ dtype: 'float64', shape: [2, 3], data: Float64Array.from(ROWS.flat()) })],
 ];
 
-test('a TF.js model answers a 64 KiB+ body from the worker-thread pool like the inline one', async () => {
-  const pooled = await serveModel(path.join(root, 'tfjs'), {}, { pool: true });
+test('a TF.js model answers a large body from the worker-thread pool like the inline one', async () => {
+  const pooled = await serveModel(path.join(root, 'tfjs'), {}, { poolMinBytes: 64 * 1024 });
   try {
     const rows = 12000;
     const body = '1,2,3\n0,0,0\n'.repeat(rows / 2);

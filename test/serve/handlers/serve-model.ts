@@ -1,22 +1,37 @@
 /** Serves a model directory through the front door: detection registry, loaders and the HTTP app. */
 import { loadModel } from '../../../src/serve/detect.js';
 import { registerModelKinds } from '../../../src/serve/model-kinds.js';
-import { loadServingModel } from '../../../src/serve/server.js';
+import { withWorkerPool } from '../../../src/serve/pool.js';
 import { quietLog, settingsFrom, startApp, type TestServer } from '../helpers.js';
 
 /**
- * Starts the app on `modelDir` (env as SAGEMAKER_* variables) and waits for the load. `pool: true` loads
- * as `smkit serve` does, with the worker-thread pool for kinds that use it.
+ * Starts the app on `modelDir` (env as SAGEMAKER_* variables) and waits for the load. With
+ * `poolMinBytes`, bodies of that size or more run on a one-thread worker pool, as `smkit serve` runs
+ * large ones; the thread's model copy is loaded before this returns.
  */
 export async function serveModel(
   modelDir: string,
   env: Record<string, string> = {},
-  options: { pool?: boolean } = {},
+  options: { poolMinBytes?: number } = {},
 ): Promise<TestServer> {
   registerModelKinds();
   const settings = settingsFrom(env);
-  const load = options.pool ? loadServingModel : loadModel;
-  const server = await startApp({ settings, loadHandler: () => load(modelDir, { settings, log: quietLog }) });
+  const context = { settings, log: quietLog };
+  const server = await startApp({
+    settings,
+    loadHandler: async () => {
+      const inline = await loadModel(modelDir, context);
+      if (options.poolMinBytes === undefined) return inline;
+      const pooled = await withWorkerPool(inline, {
+        modelDir,
+        settings,
+        threads: 1,
+        minBytes: options.poolMinBytes,
+      });
+      if (!(await pooled.threadsReady)) throw new Error(`the worker thread could not load ${modelDir}`);
+      return pooled;
+    },
+  });
   await server.app.loaded;
   return server;
 }
