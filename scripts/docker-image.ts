@@ -75,6 +75,11 @@ export interface BuildImageOptions {
   readonly baseTag: string;
   /** Extra `--build-arg`s, e.g. `{ SMKIT_ALGORITHM: 'kmeans' }`. */
   readonly buildArgs?: Readonly<Record<string, string>>;
+  /**
+   * Cross build: the target architecture (`docker build --platform linux/ARCH`). `baseTag` is then
+   * built for it, and `buildBaseTag` (the build machine's architecture) runs the build stage.
+   */
+  readonly cross?: { readonly arch: 'amd64' | 'arm64'; readonly buildBaseTag: string };
 }
 
 /** The docker client that speaks BuildKit without the buildx plugin (Debian's docker.io ships it). */
@@ -89,8 +94,16 @@ function buildkitClient(): string {
 export async function buildSmkitImage(options: BuildImageOptions): Promise<string> {
   const { root, tag, baseTag } = options;
   await mustRun('bash', [path.join(root, 'scripts/start-docker.sh')]);
-  await mustRun('bash', [path.join(root, 'scripts/build-offline-base.sh'), '--tag', baseTag]);
+  const baseScript = path.join(root, 'scripts/build-offline-base.sh');
+  const { cross } = options;
   const args = ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${baseTag}`, '-t', tag];
+  if (cross) {
+    await mustRun('bash', [baseScript, '--tag', cross.buildBaseTag]);
+    await mustRun('bash', [baseScript, '--arch', cross.arch, '--tag', baseTag]);
+    args.push('--platform', `linux/${cross.arch}`, '--build-arg', `BUILD_BASE_IMAGE=${cross.buildBaseTag}`);
+  } else {
+    await mustRun('bash', [baseScript, '--tag', baseTag]);
+  }
   for (const [key, value] of Object.entries(options.buildArgs ?? {}))
     args.push('--build-arg', `${key}=${value}`);
   const result = await run(buildkitClient(), [...args, root], { env: { DOCKER_BUILDKIT: '1' } });

@@ -1,0 +1,161 @@
+/**
+ * The Graviton image: `docker build --platform linux/arm64` on an amd64 machine. The build stage runs
+ * natively (npm and tsc are never emulated); the final stage only copies. What ships is checked byte
+ * by byte (every ELF file under /opt/smkit is aarch64, no x86-64 one is left), against the 150 MB
+ * budget, and then run under qemu: `serve` answers /ping and a k-means /invocations, which loads the
+ * aarch64 onnxruntime binding into arm64 Node. Needs qemu-user-static with binfmt_misc for the arm64
+ * base image (scripts/enable-qemu-binfmt.sh sets it up); skipped, saying why, where that cannot be.
+ */
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildSmkitImage, docker, layersAboveBase, run } from '../../scripts/docker-image.js';
+import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
+import { CENTERS, freePort, logsOf, startContainer, waitForPing } from './container-helpers.js';
+import { ARM64_BASE_IMAGE, BASE_IMAGE, SMKIT_ARM64_IMAGE } from './docker-names.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MB = 1024 * 1024;
+/** ELF e_machine values (the little-endian u16 at byte 18). */
+const EM_X86_64 = 0x3e;
+const EM_AARCH64 = 0xb7;
+
+/** Why this machine cannot run the test, or undefined when it can. */
+async function unavailable(): Promise<string | undefined> {
+  if (os.arch() !== 'x64') return `a cross build from amd64; this machine is ${os.arch()}`;
+  const qemu = await run('bash', [path.join(root, 'scripts/enable-qemu-binfmt.sh')]);
+  if (qemu.code !== 0) {
+    return `no linux/arm64 base can be built here without qemu binfmt: ${(qemu.stderr || qemu.stdout).trim()}`;
+  }
+  return undefined;
+}
+
+let skipReason: string | undefined;
+let buildSeconds = 0;
+let work = '';
+
+beforeAll(async () => {
+  skipReason = await unavailable();
+  if (skipReason) return;
+  work = await mkdtemp(path.join(os.tmpdir(), 'smkit-arm64-'));
+  const started = Date.now();
+  const history = await buildSmkitImage({
+    root,
+    tag: SMKIT_ARM64_IMAGE,
+    baseTag: ARM64_BASE_IMAGE,
+    cross: { arch: 'arm64', buildBaseTag: BASE_IMAGE },
+  });
+  buildSeconds = (Date.now() - started) / 1000;
+  process.stdout.write(
+    `\n${SMKIT_ARM64_IMAGE} built in ${buildSeconds.toFixed(0)} s; docker history:\n${history}\n`,
+  );
+});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** Every regular file under `dir`. */
+async function* files(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* files(file);
+    else if (entry.isFile()) yield file;
+  }
+}
+
+/** The ELF e_machine of `file`, or undefined when it is not an ELF file. */
+async function elfMachine(file: string): Promise<number | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(20), 0, 20, 0);
+    if (bytesRead < 20 || buffer.readUInt32BE(0) !== 0x7f454c46) return undefined;
+    return buffer.readUInt16LE(18);
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('docker build --platform linux/arm64 (cross build, no emulated npm)', () => {
+  test('the image is linux/arm64, ships only aarch64 native code, and stays within 150 MB above its base', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const [arch, osName] = (
+      await docker('image', 'inspect', '--format', '{{.Architecture}} {{.Os}}', SMKIT_ARM64_IMAGE)
+    )
+      .trim()
+      .split(' ');
+    expect([arch, osName]).toEqual(['arm64', 'linux']);
+
+    // Read the shipped files without running anything: docker create + docker cp.
+    const id = (await docker('create', '--platform', 'linux/arm64', SMKIT_ARM64_IMAGE)).trim();
+    try {
+      await docker('cp', `${id}:/opt/smkit`, work);
+    } finally {
+      await docker('rm', id);
+    }
+    const machines = new Map<string, number>();
+    for await (const file of files(path.join(work, 'smkit'))) {
+      const machine = await elfMachine(file);
+      if (machine !== undefined) machines.set(path.relative(path.join(work, 'smkit'), file), machine);
+    }
+    const binding = [...machines.keys()].filter((file) => file.endsWith('onnxruntime_binding.node'));
+    expect(binding).toEqual([
+      'node_modules/onnxruntime-node/bin/napi-v6/linux/arm64/onnxruntime_binding.node',
+    ]);
+    expect(machines.get(binding[0]!)).toBe(EM_AARCH64);
+    expect([...machines].filter(([, machine]) => machine !== EM_AARCH64)).toEqual([]);
+    expect([...machines.values()]).not.toContain(EM_X86_64);
+    // A cross build makes no compile cache (V8 bytecode is per architecture).
+    await expect(readdir(path.join(work, 'smkit', '.compile-cache'))).rejects.toThrow(/ENOENT/);
+
+    const above = await layersAboveBase(SMKIT_ARM64_IMAGE, ARM64_BASE_IMAGE);
+    process.stdout.write(
+      `${SMKIT_ARM64_IMAGE}: ${(above / MB).toFixed(1)} MB above ${ARM64_BASE_IMAGE}; ELF files: ${[...machines.keys()].join(', ')}\n`,
+    );
+    expect(above).toBeLessThanOrEqual(150 * MB);
+  });
+
+  test('docker run --platform linux/arm64 IMAGE serve (under qemu) answers /ping and a k-means /invocations', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const model = path.join(work, 'model');
+    await mkdir(model, { recursive: true });
+    await writeFile(
+      path.join(model, 'model_algo-1'),
+      encodeNDArrayList({ arrays: [{ shape: [3, 4], data: Float32Array.from(CENTERS.flat()) }], names: [] }),
+    );
+    const port = await freePort();
+    const id = await startContainer(
+      [
+        '--platform',
+        'linux/arm64',
+        '--network',
+        'host',
+        '-v',
+        `${model}:/opt/ml/model:ro`,
+        '-e',
+        `SAGEMAKER_BIND_TO_PORT=${port}`,
+      ],
+      ['serve'],
+      SMKIT_ARM64_IMAGE,
+    );
+    try {
+      const startMs = await waitForPing(port, id);
+      process.stdout.write(`${SMKIT_ARM64_IMAGE} under qemu: first 200 on /ping after ${startMs} ms\n`);
+      const ping = await fetch(`http://127.0.0.1:${port}/ping`);
+      expect([ping.status, await ping.text()]).toEqual([200, '']);
+      const reply = await fetch(`http://127.0.0.1:${port}/invocations`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/csv', Accept: 'text/csv' },
+        body: '10,10,10,10\n-10,10,-10,10\n',
+      });
+      expect([reply.status, reply.headers.get('content-type'), await reply.text()], await logsOf(id)).toEqual(
+        [200, 'text/csv', '1.0,0.0\n2.0,0.0\n'],
+      );
+      const arch = (await docker('exec', id, 'node', '-p', 'process.arch')).trim();
+      expect(arch).toBe('arm64');
+    } finally {
+      await docker('rm', '-f', id);
+    }
+  });
+});
