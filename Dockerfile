@@ -19,11 +19,14 @@ ARG BASE_IMAGE=public.ecr.aws/docker/library/node:24-bookworm-slim
 # The build stage's image, for the build machine's architecture: the official image is multi-arch,
 # so the default is the same tag; offline bases have one tag per architecture.
 ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
+# BuildKit sets BUILDPLATFORM; the legacy builder (DOCKER_BUILDKIT=0, engines before 23) does not and
+# uses this instead: pass --build-arg LEGACY_BUILD_PLATFORM=linux/arm64 there on an arm64 machine.
+ARG LEGACY_BUILD_PLATFORM=linux/amd64
 
 # The build stage runs on the build machine's platform, so a cross build (--platform linux/arm64 on
 # an amd64 machine) runs npm and tsc natively, never under emulation: the toolkit is JavaScript and
 # wasm, and the only native part, onnxruntime-node, ships prebuilt binaries for every platform.
-FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS build
+FROM --platform=${BUILDPLATFORM:-$LEGACY_BUILD_PLATFORM} ${BUILD_BASE_IMAGE} AS build
 # Set by BuildKit/buildx from --platform; the fallback (legacy builder) is the node's own arch.
 ARG TARGETARCH
 ARG BUILDARCH
