@@ -3,15 +3,17 @@
  * natively (npm and tsc are never emulated); the final stage only copies. What ships is checked byte
  * by byte (every ELF file under /opt/smkit is aarch64, no x86-64 one is left), against the 150 MB
  * budget, and then run under qemu: `serve` answers /ping and a k-means /invocations, which loads the
- * aarch64 onnxruntime binding into arm64 Node. Needs qemu-user-static with binfmt_misc for the arm64
+ * aarch64 onnxruntime binding into arm64 Node; pushed to a loopback registry, it is one Docker v2
+ * manifest (no OCI index of provenance attestations, which SageMaker rejects). Needs qemu-user-static with binfmt_misc for the arm64
  * base image (scripts/enable-qemu-binfmt.sh sets it up); skipped, saying why, where that cannot be.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildSmkitImage, docker, layersAboveBase, run } from '../../scripts/docker-image.js';
+import { buildSmkitImage, docker, layersAboveBase, mustRun, run } from '../../scripts/docker-image.js';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { CENTERS, freePort, logsOf, startContainer, waitForPing } from './container-helpers.js';
 import { ARM64_BASE_IMAGE, BASE_IMAGE, SMKIT_ARM64_IMAGE } from './docker-names.js';
@@ -156,6 +158,62 @@ describe('docker build --platform linux/arm64 (cross build, no emulated npm)', (
       expect(arch).toBe('arm64');
     } finally {
       await docker('rm', '-f', id);
+    }
+  });
+
+  test('docker push to a loopback registry stores one Docker v2 manifest whose config says arm64', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    await mustRun('bash', [
+      '-c',
+      'command -v docker-registry >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null)',
+    ]);
+    const port = await freePort();
+    const storage = path.join(work, 'registry');
+    const config = path.join(work, 'registry.yml');
+    await writeFile(
+      config,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    const registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+    const base = `http://127.0.0.1:${port}/v2`;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const up = await fetch(`${base}/`).then(
+          (reply) => reply.ok,
+          () => false,
+        );
+        if (up) break;
+        if (attempt > 100) throw new Error(`docker-registry did not answer on 127.0.0.1:${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const ref = `127.0.0.1:${port}/smkit:arm64`;
+      await docker('tag', SMKIT_ARM64_IMAGE, ref);
+      try {
+        await docker('push', ref);
+      } finally {
+        await docker('rmi', ref);
+      }
+      const reply = await fetch(`${base}/smkit/manifests/arm64`, {
+        headers: {
+          Accept: [
+            'application/vnd.oci.image.index.v1+json',
+            'application/vnd.docker.distribution.manifest.list.v2+json',
+            'application/vnd.docker.distribution.manifest.v2+json',
+          ].join(', '),
+        },
+      });
+      const manifest = (await reply.json()) as { mediaType: string; config: { digest: string } };
+      expect([reply.status, manifest.mediaType]).toEqual([
+        200,
+        'application/vnd.docker.distribution.manifest.v2+json',
+      ]);
+      const imageConfig = (await (await fetch(`${base}/smkit/blobs/${manifest.config.digest}`)).json()) as {
+        architecture: string;
+        os: string;
+      };
+      expect([imageConfig.os, imageConfig.architecture]).toEqual(['linux', 'arm64']);
+    } finally {
+      registry.kill();
     }
   });
 });
