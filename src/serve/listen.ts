@@ -110,6 +110,7 @@ function runPrimary(options: RunServerOptions): void {
   let forked = 1;
   cluster.fork();
   cluster.on('listening', () => {
+    if (stopping) return;
     for (; forked < options.workers; forked++) cluster.fork();
   });
   cluster.on('exit', (worker, code, signal) => {
