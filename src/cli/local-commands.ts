@@ -120,12 +120,25 @@ function registerTrain(local: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON on stdout')
     .action((options) =>
       reportErrors(context, 'local train', async () => {
-        const [{ checkDocker }, { dockerLauncher, subprocessLauncher }, { hostAddress, hostNames }] =
-          await Promise.all([load.docker(), load.hosts(), load.tree()]);
-        const [{ parseChannel, parseMetricDefinitions }, { describeTraining }, { runLocalTraining }] =
-          await Promise.all([load.options(), load.report(), load.train()]);
-        const [{ BUILTIN_METRIC_DEFINITIONS }, { createStatusLine, renderTrainingProgress }] =
-          await Promise.all([load.metrics(), load.progress()]);
+        const [
+          { checkDocker },
+          { dockerLauncher, subprocessLauncher },
+          { hostAddress, hostNames },
+          { parseChannel, parseMetricDefinitions },
+          { describeTraining },
+          { runLocalTraining },
+          { BUILTIN_METRIC_DEFINITIONS },
+          { createStatusLine, renderTrainingProgress },
+        ] = await Promise.all([
+          load.docker(),
+          load.hosts(),
+          load.tree(),
+          load.options(),
+          load.report(),
+          load.train(),
+          load.metrics(),
+          load.progress(),
+        ]);
         if (options.image) await checkDocker();
         const { values, cliKeys } = await hyperparametersFrom(options);
         const jobName =
