@@ -7,6 +7,7 @@ import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { checkpointOnSigtermScript } from '../support/checkpoint-script.js';
 import { docker, layersAboveBase } from '../../scripts/docker-image.js';
 import type { SageMakerPaths } from '../../src/contract/index.js';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
@@ -152,15 +153,7 @@ fs.writeFileSync(process.env.SM_MODEL_DIR + '/model.json', JSON.stringify({ rows
       hyperparameters: SCRIPT_HPS,
       resourceConfig: single,
       code: {
-        'train.js': `
-const fs = require('node:fs');
-process.on('SIGTERM', () => {
-  fs.writeFileSync(process.env.SM_CHECKPOINT_DIR + '/ckpt.json', '{"epoch":7}');
-  process.exit(0);
-});
-fs.writeFileSync(process.env.SM_OUTPUT_DATA_DIR + '/started', '');
-setInterval(() => {}, 1000);
-`,
+        'train.js': checkpointOnSigtermScript(7),
       },
     });
     const id = await startContainer(['--network', 'host', ...mount(paths)], ['train']);

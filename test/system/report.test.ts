@@ -89,6 +89,13 @@ async function render(file: string): Promise<Rendered> {
   return { svgs, shapes, requests, ...stats };
 }
 
+/** The page loaded nothing but itself, and its screenshot is a picture rather than a blank page. */
+function expectSelfContainedAndDrawn(rendered: Rendered, file: string): void {
+  expect(rendered.requests).toEqual([pathToFileURL(file).href]);
+  expect(rendered.variance).toBeGreaterThan(100);
+  expect(rendered.inked).toBeGreaterThan(0.005);
+}
+
 describe('training report in headless Chromium', () => {
   test('the PCA report of a real training job renders its scree chart', async () => {
     const job = trainContext(
@@ -102,9 +109,7 @@ describe('training report in headless Chromium', () => {
     const rendered = await render(file);
     expect(rendered.svgs).toBe(2);
     expect(rendered.shapes).toBeGreaterThanOrEqual(6 + 1 + 6);
-    expect(rendered.requests).toEqual([pathToFileURL(file).href]);
-    expect(rendered.variance).toBeGreaterThan(100);
-    expect(rendered.inked).toBeGreaterThan(0.005);
+    expectSelfContainedAndDrawn(rendered, file);
   });
 
   test('the k-means report of a real iris job renders loss, cluster sizes and the colored projection', async () => {
@@ -126,9 +131,7 @@ describe('training report in headless Chromium', () => {
     expect(rendered.svgs).toBe(3);
     // 3 bars, the loss polyline and the 112 sampled points at least.
     expect(rendered.shapes).toBeGreaterThanOrEqual(3 + 1 + 112);
-    expect(rendered.requests).toEqual([pathToFileURL(file).href]);
-    expect(rendered.variance).toBeGreaterThan(100);
-    expect(rendered.inked).toBeGreaterThan(0.005);
+    expectSelfContainedAndDrawn(rendered, file);
   });
 
   test('a scatter plot colored by class renders, and a blank page would not pass', async () => {

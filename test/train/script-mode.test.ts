@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
+import { checkpointOnSigtermScript } from '../support/checkpoint-script.js';
 import { runScript } from '../../src/train/script-mode.js';
 import {
   createJobTree,
@@ -61,19 +62,11 @@ describe.concurrent('smkit train as a process', { timeout: 120_000 }, () => {
     const paths = await createJobTree({
       hyperparameters: program('train.js'),
       code: {
-        'train.js': `
-const fs = require('node:fs');
-process.on('SIGTERM', () => {
-  fs.writeFileSync(process.env.SM_CHECKPOINT_DIR + '/ckpt.json', '{"epoch":3}');
-  process.exit(0);
-});
-fs.writeFileSync(process.env.SM_OUTPUT_DATA_DIR + '/ready', '');
-setInterval(() => {}, 1000);
-`,
+        'train.js': checkpointOnSigtermScript(3),
       },
     });
     const run = startSmkitTrain(paths);
-    await waitForFile(path.join(paths.outputData, 'ready'));
+    await waitForFile(path.join(paths.outputData, 'started'));
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     expect(await readFile(path.join(paths.checkpoints, 'ckpt.json'), 'utf8')).toBe('{"epoch":3}');
