@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSmkitImage, docker, layersAboveBase } from '../scripts/docker-image.js';
 import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
 import { freePort } from '../src/util/net.js';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
@@ -64,8 +65,6 @@ async function sample(create: (port: number) => string[]): Promise<Sample> {
     await docker('rm', '-f', '-v', id);
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   await buildSmkitImage({ root: repo, tag: IMAGE, baseTag: BASE });

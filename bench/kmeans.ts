@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { kmeans } from '../algorithms/kmeans/index.js';
 import { createOnnxAssigner } from '../algorithms/kmeans/math/onnx-assigner.js';
 import { createRandom } from '../algorithms/kmeans/math/random.js';
+import { median } from './stats.js';
 
 const PYTHON = '/usr/bin/python3';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -226,7 +227,7 @@ async function assignmentPass(
   const times: number[] = [];
   for (let i = 0; i < 5; i++) times.push(await pass());
   await assigner.close();
-  return { steady: times.sort((a, b) => a - b)[2]!, first };
+  return { steady: median(times), first };
 }
 
 const round = (v: number, digits = 4) => Number(v.toFixed(digits));

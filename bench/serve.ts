@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
@@ -153,11 +154,6 @@ function treeCpuSeconds(roots: readonly number[]): number {
   let ticks = 0;
   for (const pid of tree) ticks += procStat(pid)?.ticks ?? 0;
   return ticks / 100;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function waitForPing(port: number, what: string): Promise<void> {

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = HERE.includes(`${path.sep}dist${path.sep}`)
@@ -21,11 +22,6 @@ const ROOT = HERE.includes(`${path.sep}dist${path.sep}`)
 const SMKIT = path.join(ROOT, 'bin', 'smkit');
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const RUNS = Number(args.runs);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function jobTree(script: string): string {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smkit-bench-train-'));
