@@ -3,3 +3,4 @@ export * from './env.js';
 export * from './hyperparameters.js';
 export * from './job-spec.js';
 export * from './paths.js';
+export * from './transform.js';

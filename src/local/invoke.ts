@@ -1,4 +1,5 @@
 import { ENV } from '../contract/index.js';
+import { toWireBatchStrategy } from '../contract/transform.js';
 import { SmkitError } from '../util/errors.js';
 import { type HttpAnswer, send } from './http-client.js';
 import { type LocalEndpointOptions, startLocalEndpoint } from './local-endpoint.js';
@@ -52,7 +53,6 @@ export async function transformWithModel(
   model: TransformModelOptions,
 ): Promise<TransformResult> {
   if (!model.model) return runTransform({ ...options, endpoint: options.endpoint! });
-  const strategy = options.strategy === 'SingleRecord' ? 'SINGLE_RECORD' : 'MULTI_RECORD';
   const endpoint = await startLocalEndpoint({
     ...model,
     model: model.model,
@@ -60,7 +60,7 @@ export async function transformWithModel(
     env: {
       ...model.env,
       [ENV.batch]: 'true',
-      ...(options.strategy ? { [ENV.batchStrategy]: strategy } : {}),
+      ...(options.strategy ? { [ENV.batchStrategy]: toWireBatchStrategy(options.strategy) } : {}),
       ...(options.maxPayloadMb !== undefined ? { [ENV.maxPayloadInMb]: String(options.maxPayloadMb) } : {}),
       ...(options.concurrency !== undefined
         ? { [ENV.maxConcurrentTransforms]: String(options.concurrency) }
