@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { deepFreeze } from './config.js';
+import { DEFAULT_MAX_PAYLOAD_IN_MB, DEFAULT_MODEL_SERVER_TIMEOUT_SECONDS } from './limits.js';
 import { DEFAULT_BASE_DIR } from './paths.js';
 import { type BatchStrategy, parseBatchStrategy } from './transform.js';
 
@@ -178,10 +179,15 @@ export function readServingSettings(env: Env): ServingSettings {
     ...base,
     port: port === undefined ? 8080 : z.coerce.number().int().min(1).max(65535).parse(port),
     workers: workers === undefined ? base.cpuCount : z.coerce.number().int().min(1).parse(workers),
-    timeoutSeconds: timeout === undefined ? 60 : positiveNumber(ENV.modelServerTimeout[0]).parse(timeout),
+    timeoutSeconds:
+      timeout === undefined
+        ? DEFAULT_MODEL_SERVER_TIMEOUT_SECONDS
+        : positiveNumber(ENV.modelServerTimeout[0]).parse(timeout),
     defaultAccept: first(env, ENV.defaultAccept) ?? 'application/json',
     maxPayloadBytes: Math.round(
-      (payload === undefined ? 6 : z.coerce.number().min(0).parse(payload)) * 1024 * 1024,
+      (payload === undefined ? DEFAULT_MAX_PAYLOAD_IN_MB : z.coerce.number().min(0).parse(payload)) *
+        1024 *
+        1024,
     ),
     multiModel: first(env, ENV.multiModel)?.toLowerCase() === 'true',
     batch: first(env, ENV.batch)?.toLowerCase() === 'true',

@@ -1,4 +1,5 @@
 import { ENV } from '../contract/index.js';
+import { BATCH_LIMITS, SAGEMAKER_LIMITS } from '../contract/limits.js';
 import { toWireBatchStrategy } from '../contract/transform.js';
 import { SmkitError } from '../util/errors.js';
 import { type HttpAnswer, send } from './http-client.js';
@@ -28,7 +29,8 @@ export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer
           ? { 'x-amzn-sagemaker-custom-attributes': options.customAttributes }
           : {}),
       },
-      70_000,
+      // The endpoint's own 60 s limit answers first; this only catches an endpoint that never does.
+      SAGEMAKER_LIMITS.invocationTimeoutMs + 10_000,
     );
   } catch (error) {
     throw new SmkitError(
@@ -67,7 +69,7 @@ export async function transformWithModel(
         : {}),
     },
     // Batch transform allows up to 100 MB bodies and waits 600 s per request (ModelClientConfig defaults).
-    limits: { maxBodyBytes: 100 * 1024 * 1024, invocationTimeoutMs: 600_000 },
+    limits: BATCH_LIMITS,
   });
   try {
     await endpoint.ready;
