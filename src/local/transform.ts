@@ -122,9 +122,7 @@ export async function resolveExecutionParameters(
 export function splitRecords(data: Buffer, splitType: SplitType, file: string): Buffer[] {
   if (splitType === 'None') return data.length ? [data] : [];
   if (splitType === 'TFRecord') {
-    throw new InputError(
-      `${file}: SplitType TFRecord is not supported by local transform; use Line, RecordIO or None`,
-    );
+    throw new InputError(`${file}: local transform cannot split TFRecord files; use Line, RecordIO or None`);
   }
   if (splitType === 'Line') {
     const lines = data.toString('utf8').split('\n');
@@ -233,6 +231,11 @@ async function pool<T>(
  */
 export async function runTransform(options: TransformOptions): Promise<TransformResult> {
   const started = Date.now();
+  if (options.splitType === 'TFRecord') {
+    throw new InputError(
+      'local transform cannot split TFRecord files (--split-type TFRecord); use Line, RecordIO or None',
+    );
+  }
   const parameters = await resolveExecutionParameters(options);
   const inputFormat = formatOf(options.contentType);
   const outputFormat = formatOf(options.accept);
