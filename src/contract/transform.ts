@@ -24,9 +24,13 @@ export const JoinSourceSchema = z.enum(['None', 'Input']);
 export type JoinSource = z.infer<typeof JoinSourceSchema>;
 
 /** DataProcessing: JSONPath filters (up to 63 characters each) and whether to join the input to the output. */
+const JsonPathFilterSchema = z
+  .string()
+  .min(1, 'a JSONPath filter, e.g. $[1:]')
+  .max(63, 'JSONPath filters are at most 63 characters, as in CreateTransformJob');
 export const DataProcessingSchema = z.object({
-  InputFilter: z.string().min(1).max(63).optional(),
-  OutputFilter: z.string().min(1).max(63).optional(),
+  InputFilter: JsonPathFilterSchema.optional(),
+  OutputFilter: JsonPathFilterSchema.optional(),
   JoinSource: JoinSourceSchema.default('None'),
 });
 export type DataProcessing = z.output<typeof DataProcessingSchema>;

@@ -1,8 +1,8 @@
 import { ENV } from '../contract/index.js';
 import { BATCH_LIMITS, SAGEMAKER_LIMITS } from '../contract/limits.js';
 import { toWireBatchStrategy } from '../contract/transform.js';
+import { type HttpAnswer, send } from '../io/http-client.js';
 import { SmkitError } from '../util/errors.js';
-import { type HttpAnswer, send } from './http-client.js';
 import { type LocalEndpointOptions, startLocalEndpoint } from './local-endpoint.js';
 import { runTransform, type TransformOptions, type TransformResult } from './transform.js';
 
@@ -18,11 +18,10 @@ export interface InvokeOptions {
 /** POSTs one body to `/invocations` with the headers InvokeEndpoint sends. */
 export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer> {
   try {
-    return await send(
-      `${options.endpoint.replace(/\/$/, '')}/invocations`,
-      'POST',
-      options.body,
-      {
+    return await send(`${options.endpoint.replace(/\/$/, '')}/invocations`, {
+      method: 'POST',
+      body: options.body,
+      headers: {
         'content-type': options.contentType,
         ...(options.accept ? { accept: options.accept } : {}),
         ...(options.customAttributes
@@ -30,8 +29,8 @@ export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer
           : {}),
       },
       // The endpoint's own 60 s limit answers first; this only catches an endpoint that never does.
-      SAGEMAKER_LIMITS.invocationTimeoutMs + 10_000,
-    );
+      timeoutMs: SAGEMAKER_LIMITS.invocationTimeoutMs + 10_000,
+    });
   } catch (error) {
     throw new SmkitError(
       `cannot reach ${options.endpoint}: ${(error as Error).message}; start one with \`smkit local serve --model model.tar.gz\``,

@@ -11,9 +11,9 @@ import {
   type SplitType,
   TRANSFORM_LIMITS,
 } from '../contract/transform.js';
+import { send } from '../io/http-client.js';
 import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
-import { send } from './http-client.js';
 import { listFiles } from './job-tree.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
 
@@ -68,7 +68,7 @@ const MIB = 1024 * 1024;
 /** Asks the container for GET /execution-parameters; `{}` when it does not answer 200 with JSON. */
 async function askContainer(endpoint: string): Promise<Partial<ExecutionParameters>> {
   try {
-    const answer = await send(`${endpoint}/execution-parameters`, 'GET', undefined, {}, 5_000);
+    const answer = await send(`${endpoint}/execution-parameters`, { timeoutMs: 5_000 });
     if (answer.status !== 200) return {};
     return executionParametersFromWire(JSON.parse(answer.body.toString('utf8')));
   } catch {
@@ -122,9 +122,7 @@ export async function resolveExecutionParameters(
 export function splitRecords(data: Buffer, splitType: SplitType, file: string): Buffer[] {
   if (splitType === 'None') return data.length ? [data] : [];
   if (splitType === 'TFRecord') {
-    throw new InputError(
-      `${file}: SplitType TFRecord is not supported by local transform; use Line, RecordIO or None`,
-    );
+    throw new InputError(`${file}: local transform cannot split TFRecord files; use Line, RecordIO or None`);
   }
   if (splitType === 'Line') {
     const lines = data.toString('utf8').split('\n');
@@ -233,6 +231,11 @@ async function pool<T>(
  */
 export async function runTransform(options: TransformOptions): Promise<TransformResult> {
   const started = Date.now();
+  if (options.splitType === 'TFRecord') {
+    throw new InputError(
+      'local transform cannot split TFRecord files (--split-type TFRecord); use Line, RecordIO or None',
+    );
+  }
   const parameters = await resolveExecutionParameters(options);
   const inputFormat = formatOf(options.contentType);
   const outputFormat = formatOf(options.accept);
@@ -267,19 +270,18 @@ export async function runTransform(options: TransformOptions): Promise<Transform
       const outputs: Buffer[] = new Array(batches.length);
       let finished = 0;
       await pool(batches, parameters.MaxConcurrentTransforms, async (batch, index) => {
-        const answer = await send(
-          `${options.endpoint}/invocations`,
-          'POST',
-          batch.body,
-          {
+        const answer = await send(`${options.endpoint}/invocations`, {
+          method: 'POST',
+          body: batch.body,
+          headers: {
             'content-type': options.contentType,
             accept: options.accept,
             ...(maxBytes === 0
               ? { 'transfer-encoding': 'chunked' }
               : { 'content-length': batch.body.length }),
           },
-          options.invocationTimeoutMs ?? TRANSFORM_LIMITS.defaultInvocationTimeoutSeconds * 1000,
-        );
+          timeoutMs: options.invocationTimeoutMs ?? TRANSFORM_LIMITS.defaultInvocationTimeoutSeconds * 1000,
+        });
         if (answer.status < 200 || answer.status > 299) {
           throw new SmkitError(
             `mini-batch ${index + 1} (from record ${firsts[index]}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,

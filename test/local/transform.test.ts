@@ -172,6 +172,14 @@ describe('runTransform', () => {
     expect(await out('b.csv.out')).toBe('2\n');
   });
 
+  it('refuses TFRecord splitting before sending anything', async () => {
+    await writeFile(path.join(dir, 'in/a.tfrecord'), 'x');
+    await expect(runTransform(options({ splitType: 'TFRecord' }))).rejects.toThrow(
+      'local transform cannot split TFRecord files (--split-type TFRecord); use Line, RecordIO or None',
+    );
+    expect(requests).toEqual([]);
+  });
+
   it('rejects a record over the payload limit and limits over 100 MB', async () => {
     await writeFile(path.join(dir, 'in/a.csv'), `${'x'.repeat(20)}\n`);
     const result = await runTransform(options({ maxPayloadMb: 10 / (1024 * 1024) }));
