@@ -28,16 +28,10 @@ export {
   type OutputField,
 } from './serve/codecs/index.js';
 export { formatFloat } from './serve/codecs/number-format.js';
-export {
-  detectModelKind,
-  loadModel,
-  modelKinds,
-  registerModelKind,
-  type LoadContext,
-  type ModelKind,
-} from './serve/detect.js';
+export { defaultModelKinds } from './serve/kinds/index.js';
+export { detectModelKind, loadModel, type LoadContext, type ModelKind } from './serve/kinds/kind.js';
 export type { InvocationRequest, InvocationResponse, ModelHandler } from './serve/handler.js';
-export { createPredictorHandler } from './serve/handlers/predictor.js';
+export { createPredictorHandler } from './serve/kinds/builtin/predictor.js';
 export { listen, runServer, type RunningServer } from './serve/listen.js';
 export { negotiate, parseAccept, parseMediaType } from './serve/negotiate.js';
 export { withWorkerPool } from './serve/pool.js';

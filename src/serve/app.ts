@@ -61,6 +61,12 @@ export interface SmkitApp {
   readonly loaded: Promise<void>;
   /** Number of /invocations in flight. */
   inFlight(): number;
+  /**
+   * Sends one request to the app without a port (tests, or calling a model in-process), answered as
+   * a web `Response`. `input` is a path, a URL or a `Request`; `init` as for `fetch`.
+   * @example const res = await app.request('/invocations', { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: '1,2' });
+   */
+  request(input: string | URL | globalThis.Request, init?: RequestInit): Promise<globalThis.Response>;
   /** Stops answering invocations and frees the model. */
   close(): Promise<void>;
 }
@@ -319,6 +325,11 @@ export function createApp(options: AppOptions): SmkitApp {
     state: () => state,
     loaded,
     inFlight: () => inFlight,
+    async request(input, init) {
+      // Loaded on first use: serving processes that never call it do not pay for it.
+      const { requestInMemory } = await import('./in-memory.js');
+      return requestInMemory(listener, input, init);
+    },
     async close() {
       closed = true;
       clearInterval(sweep);

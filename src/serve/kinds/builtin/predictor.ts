@@ -1,7 +1,7 @@
-import type { Predictor } from '../../../algorithms/types.js';
-import { BadRequest } from '../../util/errors.js';
-import { chooseDecoder, chooseEncoding, type DecodedInput, type OutputField } from '../codecs/index.js';
-import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
+import type { Predictor } from '../../../../algorithms/types.js';
+import { BadRequest } from '../../../util/errors.js';
+import { chooseDecoder, chooseEncoding, type DecodedInput, type OutputField } from '../../codecs/index.js';
+import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
 
 /** Options of `createPredictorHandler`. */
 export interface PredictorHandlerOptions {
