@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { readBody } from '../io/http-body.js';
 
 /** SageMaker's real-time endpoint limits (contract section 2). */
 export interface EndpointLimits {
@@ -71,22 +72,18 @@ function forwardedHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   return headers;
 }
 
+/** The body, or undefined (the rest drained) when it is over `max` bytes. */
 function readLimited(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+  return readBody(req, { limit: max }).catch(() => {
+    req.resume();
+    return undefined;
+  });
+}
+
+/** Reads and drops a body (answered without it). */
+function discard(req: http.IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    req.once('end', resolve).once('error', resolve).once('close', resolve).resume();
   });
 }
 
@@ -121,7 +118,7 @@ export function createLimitProxy(
       return;
     }
     if (isInvoke && !target.inService()) {
-      await readLimited(req, 0).catch(() => undefined);
+      await discard(req);
       refuse(
         res,
         503,
@@ -134,13 +131,8 @@ export function createLimitProxy(
       );
       return;
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    const body =
-      declared > limits.maxBodyBytes
-        ? undefined
-        : await readLimited(req, limits.maxBodyBytes).catch(() => undefined);
+    const body = await readLimited(req, limits.maxBodyBytes);
     if (body === undefined) {
-      if (declared > limits.maxBodyBytes) req.resume();
       refuse(
         res,
         413,

@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseMediaType } from '../io/media-type.js';
 import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { send } from './http-client.js';
@@ -146,7 +147,7 @@ export function splitRecords(data: Buffer, splitType: SplitType, file: string): 
 type Format = 'csv' | 'json' | 'other';
 
 function formatOf(contentType: string): Format {
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const { type } = parseMediaType(contentType);
   if (type === 'text/csv') return 'csv';
   if (type === 'application/json' || type === 'application/jsonlines' || type === 'application/x-jsonlines') {
     return 'json';

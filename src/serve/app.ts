@@ -4,10 +4,10 @@ import { createRequire } from 'node:module';
 import type createExpress from 'express';
 import type { Express, Request, Response } from 'express';
 import type { ServingSettings } from '../contract/index.js';
-import { HttpError } from '../util/errors.js';
+import { HttpError, PayloadTooLarge } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { executionParameters } from './batch.js';
-import { readBody } from './body.js';
+import { readBody } from '../io/http-body.js';
 import type { InvocationResponse, ModelHandler } from './handler.js';
 import { acceptsAnything } from './negotiate.js';
 import { createModelSlot, type ModelSlot, type ModelState } from './slot.js';
@@ -120,6 +120,15 @@ export function errorResponse(
   log.error({ requestId, err: error }, 'request failed');
   const message = `${INTERNAL_ERROR} on this request (request id ${requestId}); see the server log`;
   return { status: 500, body: errorBody(500, message, requestId), message };
+}
+
+/** 413 for a body over SAGEMAKER_MAX_PAYLOAD_IN_MB, saying what to do. */
+function tooLarge(limit: number): PayloadTooLarge {
+  const mb = limit / (1024 * 1024);
+  return new PayloadTooLarge(
+    `the body is larger than ${Number.isInteger(mb) ? mb : mb.toFixed(2)} MiB; ` +
+      'send smaller requests or raise SAGEMAKER_MAX_PAYLOAD_IN_MB (0 = no limit)',
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
@@ -245,7 +254,7 @@ export function createApp(options: AppOptions): SmkitApp {
     };
     deadlines.add(pending);
     try {
-      const body = await readBody(req, settings.maxPayloadBytes);
+      const body = await readBody(req, { limit: settings.maxPayloadBytes, tooLarge });
       if (body.length >= TURN_MIN_BYTES) await turn();
       const accept = req.headers.accept;
       const answer: InvocationResponse = await slot.invoke({
