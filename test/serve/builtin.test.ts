@@ -337,12 +337,26 @@ describe('bad requests: 4xx JSON naming what is wrong', () => {
       406,
       'cannot answer with Accept: image/png',
     ],
+    // One message per problem, whatever the codec (each names its row its own way).
     [
       { 'Content-Type': 'text/csv' },
       '1,2,3\n',
       400,
-      'request body line 1: expected 4 columns (feature_dim), got 3',
+      'line 1 has 3 values, but the model expects 4 features per record',
     ],
+    [
+      { 'Content-Type': 'application/json' },
+      '[[1,2,3]]',
+      400,
+      'instance 1 has 3 values, but the model expects 4 features per record',
+    ],
+    [
+      { 'Content-Type': 'application/jsonlines' },
+      '[1,2,3]\n',
+      400,
+      'line 1 has 3 values, but the model expects 4 features per record',
+    ],
+    [{ 'Content-Type': 'text/csv' }, '\n\n', 400, 'the body holds no records; send at least one row'],
     [{ 'Content-Type': 'text/csv' }, '1,2,3,4\n1,2,3,4,5\n', 400, 'request body line 2: expected 4 columns'],
     [{ 'Content-Type': 'text/csv' }, '1,2,nan,4\n', 400, 'line 1'],
     [{ 'Content-Type': 'text/csv;label_size=x' }, '1,2,3,4\n', 400, 'label_size=x must be an integer >= 0'],
