@@ -3,8 +3,6 @@ import { chooseDecoder, chooseEncoding, type OutputField } from '../../codecs/in
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
 import { requireFinite, requireWidth } from '../../validate.js';
 
-export { requireFinite, requireWidth } from '../../validate.js';
-
 /** Options of `createPredictorHandler`. */
 export interface PredictorHandlerOptions {
   /** Field order per response type when it differs from the predictor's (SageMaker's JSON Lines k-means). */
