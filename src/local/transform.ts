@@ -12,6 +12,7 @@ import {
   TRANSFORM_LIMITS,
 } from '../contract/transform.js';
 import { send } from '../io/http-client.js';
+import { parseMediaType } from '../io/media-type.js';
 import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { listFiles } from './job-tree.js';
@@ -138,7 +139,7 @@ export function splitRecords(data: Buffer, splitType: SplitType, file: string): 
 type Format = 'csv' | 'json' | 'other';
 
 function formatOf(contentType: string): Format {
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const { type } = parseMediaType(contentType);
   if (type === 'text/csv') return 'csv';
   if (type === 'application/json' || type === 'application/jsonlines' || type === 'application/x-jsonlines') {
     return 'json';

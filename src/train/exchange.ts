@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { TrainContext } from '../../algorithms/types.js';
 import { send } from '../io/http-client.js';
+import { readBody } from '../io/http-body.js';
 import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -158,21 +159,13 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function readBody(request: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        request.destroy();
-        reject(new InputError(`summary body is over ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
+function readSummary(request: http.IncomingMessage): Promise<Buffer> {
+  return readBody(request, {
+    limit: MAX_BODY_BYTES,
+    tooLarge: () => new InputError(`summary body is over ${MAX_BODY_BYTES} bytes`),
+  }).catch((error: unknown) => {
+    request.destroy();
+    throw error;
   });
 }
 
@@ -219,7 +212,7 @@ class Collector<S> {
     if (request.method !== 'POST' || !request.url?.startsWith(prefix)) {
       throw new InputError(`expected POST ${prefix}<host>, got ${request.method} ${request.url}`);
     }
-    const { header, summary } = decodeSummary(await readBody(request));
+    const { header, summary } = decodeSummary(await readSummary(request));
     const host = header.host;
     if (header.tag !== this.options.tag) {
       throw new InputError(`summary for exchange '${header.tag}' sent to exchange '${this.options.tag}'`);

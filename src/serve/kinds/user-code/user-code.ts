@@ -10,15 +10,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { prepareCodeDir } from '../../io/archive/code-dir.js';
-import { HttpError, InputError, SmkitError } from '../../util/errors.js';
-import type { Logger } from '../../util/log.js';
-import { chooseDecoder } from '../codecs/index.js';
-import { type LoadContext, type ModelKind, modelKinds } from '../detect.js';
-import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
-import { feedsFromValue } from './bind.js';
-import type { TensorModel } from './model.js';
-import { featureDimOf, type TensorModelHandler } from './tensor-handler.js';
+import { prepareCodeDir } from '../../../io/archive/code-dir.js';
+import { HttpError, InputError, SmkitError } from '../../../util/errors.js';
+import type { Logger } from '../../../util/log.js';
+import { chooseDecoder } from '../../codecs/index.js';
+import type { LoadContext, ModelKind } from '../kind.js';
+import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
+import { feedsFromValue } from '../../tensor/bind.js';
+import type { TensorModel } from '../../tensor/model.js';
+import { featureDimOf, type TensorModelHandler } from '../../tensor/tensor-handler.js';
 import { encodeValue } from './user-output.js';
 import {
   type InferenceContext,
@@ -195,7 +195,7 @@ export async function loadDefaultModel(
   file: string,
   hooks: InferenceHooks,
 ): Promise<ModelHandler | undefined> {
-  const others = modelKinds().filter((kind) => kind.name !== USER_CODE_KIND);
+  const others = context.kinds.filter((kind) => kind.name !== USER_CODE_KIND);
   for (const kind of others) {
     if (await kind.detect(modelDir, context)) return kind.load(modelDir, context);
   }
@@ -262,7 +262,6 @@ export async function loadUserCode(modelDir: string, context: LoadContext): Prom
 /** The model kind for user inference code; it comes first, since user code wraps the other kinds. */
 export const userCodeModelKind: ModelKind = {
   name: USER_CODE_KIND,
-  order: 5,
   marker: 'code/inference.js (or .mjs, .ts)',
   detect: async (modelDir, context) => {
     const { submitDirectory, program } = context.settings;

@@ -2,13 +2,13 @@
  * Turns whatever user hooks return into a response: a ready body, host tensors (encoded like ONNX
  * outputs), or plain values (JSON, JSON Lines, CSV by Accept).
  */
-import { NotAcceptable } from '../../util/errors.js';
-import { chooseEncoding } from '../codecs/index.js';
-import { formatFloat } from '../codecs/number-format.js';
-import type { InvocationResponse } from '../handler.js';
-import { negotiate, parseAccept } from '../negotiate.js';
-import { outputRows } from './outputs.js';
-import { isHostTensor, isNamedTensors } from './tensor.js';
+import { NotAcceptable } from '../../../util/errors.js';
+import { chooseEncoding } from '../../codecs/index.js';
+import { formatFloat } from '../../codecs/number-format.js';
+import type { InvocationResponse } from '../../handler.js';
+import { negotiate, parseAccept } from '../../negotiate.js';
+import { outputRows } from '../../tensor/outputs.js';
+import { isHostTensor, isNamedTensors } from '../../tensor/tensor.js';
 
 const VALUE_TYPES = ['application/json', 'application/jsonlines', 'text/csv'] as const;
 

@@ -1,38 +1,12 @@
-import type { Predictor } from '../../../algorithms/types.js';
-import { BadRequest } from '../../util/errors.js';
-import { chooseDecoder, chooseEncoding, type DecodedInput, type OutputField } from '../codecs/index.js';
-import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
+import type { Predictor } from '../../../../algorithms/types.js';
+import { chooseDecoder, chooseEncoding, type OutputField } from '../../codecs/index.js';
+import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
+import { requireFinite, requireWidth } from '../../validate.js';
 
 /** Options of `createPredictorHandler`. */
 export interface PredictorHandlerOptions {
   /** Field order per response type when it differs from the predictor's (SageMaker's JSON Lines k-means). */
   readonly fieldOrder?: Readonly<Record<string, readonly string[]>>;
-}
-
-/** Throws 400 naming the row and column of the first value that is not a finite number. */
-export function requireFinite(input: DecodedInput): void {
-  const { values, dim } = input.batch;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v - v !== 0) {
-      const row = Math.floor(i / dim);
-      throw new BadRequest(
-        `${input.describe(row)}, value ${(i % dim) + 1}: ${v} is not allowed; send finite numbers ` +
-          '(values beyond float32 range become Infinity)',
-      );
-    }
-  }
-}
-
-/** Throws 400 when the body holds no rows or rows of the wrong width. */
-export function requireWidth(input: DecodedInput, featureDim: number): void {
-  const { rows, dim } = input.batch;
-  if (rows === 0) throw new BadRequest('the body holds no records; send at least one row');
-  if (dim !== featureDim) {
-    throw new BadRequest(
-      `${input.describe(0)} has ${dim} values, but the model expects ${featureDim} features per record`,
-    );
-  }
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { openSession, runSession } from './onnx-session.js';
-import type { HostTensor, NamedTensors } from './tensor.js';
+import type { HostTensor, NamedTensors } from '../../tensor/tensor.js';
 
 /** One inference, as posted to a worker. */
 export interface OnnxTask {

@@ -2,7 +2,6 @@
  * Serves a tensor model (ONNX, TF.js) with every codec: decode the body by Content-Type, fit it to the
  * model's inputs, predict, encode the outputs row by row for the negotiated Accept.
  */
-import { BadRequest } from '../../util/errors.js';
 import { chooseDecoder, chooseEncoding, type DecodedInput } from '../codecs/index.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
 import { bindInputs } from './bind.js';
@@ -24,8 +23,6 @@ export function decodeForModel(
   contentType: string | undefined,
 ): NamedTensors {
   const input: DecodedInput = chooseDecoder(contentType).decode(body, featureDimOf(model));
-  if (!input.named && input.batch.rows === 0)
-    throw new BadRequest('the body holds no records; send at least one row');
   return bindInputs(model.inputs, input);
 }
 

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import '../../../algorithms/index.js';
-import { findAlgorithm } from '../../../algorithms/registry.js';
-import { decodeNDArrayList } from '../../io/mxnet-ndarray.js';
-import { InputError } from '../../util/errors.js';
-import { exists, type ModelKind } from '../detect.js';
-import type { ModelHandler } from '../handler.js';
+import '../../../../algorithms/index.js';
+import { findAlgorithm } from '../../../../algorithms/registry.js';
+import { decodeNDArrayList } from '../../../io/mxnet-ndarray.js';
+import { InputError } from '../../../util/errors.js';
+import { exists, type ModelKind } from '../kind.js';
+import type { ModelHandler } from '../../handler.js';
 import { createPredictorHandler } from './predictor.js';
 
 /** The artifact SageMaker's built-in algorithms (and smkit's) write. */
@@ -62,9 +62,8 @@ export async function loadBuiltinModel(modelDir: string): Promise<ModelHandler> 
 /** The model kind for `model_algo-1` (SageMaker's or smkit's built-in k-means and PCA). */
 export const builtinModelKind: ModelKind = {
   name: 'builtin',
-  order: 10,
   marker: BUILTIN_MODEL_FILE,
-  offThread: true,
+  worker: { module: import.meta.url, exportName: 'loadBuiltinModel' },
   detect: (modelDir) => exists(path.join(modelDir, BUILTIN_MODEL_FILE)),
   load: (modelDir) => loadBuiltinModel(modelDir),
 };

@@ -1,20 +1,28 @@
 import type { IncomingMessage } from 'node:http';
 import { PayloadTooLarge } from '../util/errors.js';
 
-function tooLarge(limit: number): PayloadTooLarge {
-  const mb = limit / (1024 * 1024);
-  return new PayloadTooLarge(
-    `the body is larger than ${Number.isInteger(mb) ? mb : mb.toFixed(2)} MiB; ` +
-      'send smaller requests or raise SAGEMAKER_MAX_PAYLOAD_IN_MB (0 = no limit)',
-  );
+/** Options of `readBody`. */
+export interface ReadBodyOptions {
+  /** Largest body accepted, in bytes (0 = no limit). */
+  readonly limit: number;
+  /** The error to reject with once the body passes `limit` (default: a 413 `PayloadTooLarge`). */
+  readonly tooLarge?: (limit: number) => Error;
+}
+
+function payloadTooLarge(limit: number): PayloadTooLarge {
+  return new PayloadTooLarge(`the body is larger than ${limit} bytes`);
 }
 
 /**
- * Reads a whole request body, fixed-length or chunked, without a framework parser.
- * Rejects with 413 as soon as the declared or received size passes `limit` bytes (0 = no limit);
- * the caller then answers and closes the connection instead of reading the rest.
+ * Reads a whole HTTP body (request or response), fixed-length or chunked: the one body reader of the
+ * serving app, the local endpoint's limit proxy and the training cluster's exchange. Rejects with
+ * `tooLarge(limit)` as soon as the declared or received size passes `limit`, and stops reading; the
+ * caller then answers and closes, drains (`resume()`) or destroys the stream as it needs.
+ * @example const body = await readBody(req, { limit: 6 * 1024 * 1024 });
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
+  const { limit } = options;
+  const tooLarge = options.tooLarge ?? payloadTooLarge;
   const declared = req.headers['content-length'];
   if (limit > 0 && declared !== undefined && Number(declared) > limit) {
     return Promise.reject(tooLarge(limit));

@@ -6,11 +6,11 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { SmkitError } from '../../util/errors.js';
-import type { Logger } from '../../util/log.js';
-import type { TensorModel } from './model.js';
+import { SmkitError } from '../../../util/errors.js';
+import type { Logger } from '../../../util/log.js';
+import type { TensorModel } from '../../tensor/model.js';
 import { fileSystem, readModelJson } from './tfjs-io.js';
-import type { ElementType, HostTensor, NamedTensors, TensorSpec } from './tensor.js';
+import type { ElementType, HostTensor, NamedTensors, TensorSpec } from '../../tensor/tensor.js';
 
 export { fileSystem } from './tfjs-io.js';
 

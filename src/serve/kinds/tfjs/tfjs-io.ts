@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
-import { SmkitError } from '../../util/errors.js';
+import { SmkitError } from '../../../util/errors.js';
 
 /** The model file name of a TF.js model directory. */
 export const TFJS_MODEL_FILE = 'model.json';

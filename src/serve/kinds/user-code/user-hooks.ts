@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../../util/errors.js';
-import type { Logger } from '../../util/log.js';
+import { InputError } from '../../../util/errors.js';
+import type { Logger } from '../../../util/log.js';
 
 /** What every hook gets last: the request and ways to answer beyond the body. */
 export interface InferenceContext {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as ort from 'onnxruntime-node';
 import { Piscina } from 'piscina';
-import { HttpError } from '../../util/errors.js';
-import type { Logger } from '../../util/log.js';
-import { ONNX_MODEL_FILE } from './kinds.js';
-import type { TensorModel } from './model.js';
+import { HttpError } from '../../../util/errors.js';
+import type { Logger } from '../../../util/log.js';
+import { ONNX_MODEL_FILE } from './marker.js';
+import type { TensorModel } from '../../tensor/model.js';
 import type { OnnxTask, OnnxTaskResult } from './onnx-worker.js';
 import {
   nonTensorOutputMessage,
@@ -22,7 +22,7 @@ import {
   readSignature,
   runSession,
 } from './onnx-session.js';
-import { allocate, type HostTensor, type NamedTensors, sizeOf } from './tensor.js';
+import { allocate, type HostTensor, type NamedTensors, sizeOf } from '../../tensor/tensor.js';
 
 /** Where inferences run. */
 export type OnnxExecution = 'inline' | 'worker' | 'auto';

@@ -3,14 +3,14 @@
  * host tensors. Used both on the HTTP thread and inside the worker threads of `onnx-pool.ts`.
  */
 import * as ort from 'onnxruntime-node';
-import { SmkitError } from '../../util/errors.js';
+import { SmkitError } from '../../../util/errors.js';
 import {
   type HostTensor,
   isElementType,
   type NamedTensors,
   type TensorData,
   type TensorSpec,
-} from './tensor.js';
+} from '../../tensor/tensor.js';
 
 /** The declared interface of an ONNX model. */
 export interface OnnxSignature {
