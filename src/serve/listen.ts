@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import http, { type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { errorBody, type SmkitApp } from './app.js';
@@ -99,12 +99,19 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
     port,
     stop() {
       stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // node's server.close() and closeIdleConnections() destroy every socket whose response has been
+        // ended, even when most of its bytes still wait in the socket's buffer for a slow reader (a 4 MB
+        // answer arrived as 3.9 MB). So: stop accepting with the plain net.Server close, and close idle
+        // keep-alive connections only once every started response has been handed to the kernel.
+        const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+        const closeIdle = (): void => {
+          if (unsent.size === 0) server.closeIdleConnections();
+        };
+        closeIdle();
         const deadline = Date.now() + (options.drainMs ?? DRAIN_MS);
         while ((app.inFlight() > 0 || unsent.size > 0) && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 20));
-          server.closeIdleConnections();
+          closeIdle();
         }
         server.closeAllConnections();
         await closed;
