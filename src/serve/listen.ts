@@ -69,7 +69,8 @@ function bindError(error: NodeJS.ErrnoException, port: number): Error {
 
 /** Binds the app to a port: the only place smkit opens a listening socket. */
 export async function listen(app: SmkitApp, options: ListenOptions): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app.listener);
+  // No Host header is no reason to refuse an invocation (node would answer a bare 400 without a body).
+  const server = http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, app.listener);
   // SageMaker's front end keeps connections open; headers must arrive within the request timeout.
   server.headersTimeout = 66_000;
   server.on('clientError', answerClientError);

@@ -174,8 +174,12 @@ test('a model that fails to load: the reason is in the first log lines, and /pin
 
 function smkit(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (error, _out, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+    execFile(
+      process.execPath,
+      [...CLI, ...args],
+      { cwd: ROOT, env: { ...process.env, ...env } },
+      (error, _out, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
 }
@@ -218,5 +222,7 @@ test('smkit local invoke --body with a missing file: exit 1 and one line naming 
     missing,
   ]);
   expect(result.code).toBe(1);
-  expect(plainLines(result.stderr)).toEqual([`smkit local invoke: cannot read --body ${missing}: no such file`]);
+  expect(plainLines(result.stderr)).toEqual([
+    `smkit local invoke: cannot read --body ${missing}: no such file`,
+  ]);
 }, 60_000);

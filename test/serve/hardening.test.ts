@@ -13,7 +13,15 @@ import { createApp } from '../../src/serve/app.js';
 import { loadModel } from '../../src/serve/detect.js';
 import { listen, type RunningServer } from '../../src/serve/listen.js';
 import { registerModelKinds } from '../../src/serve/model-kinds.js';
-import { kmeansModelFile, quietLog, type Reply, request, settingsFrom, startApp, type TestServer } from './helpers.js';
+import {
+  kmeansModelFile,
+  quietLog,
+  type Reply,
+  request,
+  settingsFrom,
+  startApp,
+  type TestServer,
+} from './helpers.js';
 
 registerModelKinds();
 
@@ -111,7 +119,9 @@ describe('hostile JSON against the built-in k-means model', () => {
       status: 413,
       type: 'application/json',
       error: 'Payload Too Large',
-      message: expect.stringMatching(/more than the 16777216 \(64 MiB of float32\) smkit decodes per request/),
+      message: expect.stringMatching(
+        /more than the 16777216 \(64 MiB of float32\) smkit decodes per request/,
+      ),
     });
   });
 
@@ -127,7 +137,8 @@ describe('hostile JSON against the built-in k-means model', () => {
   });
 
   test('a 2-D sparse shape is a 400 saying a sparse row is one flat row', async () => {
-    const body = '{"instances": [{"data": {"features": {"keys": [0, 5], "shape": [4, 4], "values": [1, 2]}}}]}';
+    const body =
+      '{"instances": [{"data": {"features": {"keys": [0, 5], "shape": [4, 4], "values": [1, 2]}}}]}';
     expect(errorOf(await post(body))).toEqual({
       status: 400,
       type: 'application/json',
@@ -155,7 +166,9 @@ describe('hostile JSON against the built-in k-means model', () => {
       status: 406,
       type: 'application/json',
       error: 'Not Acceptable',
-      message: expect.stringMatching(/^cannot answer with Accept: \*\/\*;q=0; this model answers application\/json/),
+      message: expect.stringMatching(
+        /^cannot answer with Accept: \*\/\*;q=0; this model answers application\/json/,
+      ),
     });
     expect((await post('[1,2,3,4]', 'application/json', '*/*')).status).toBe(200);
   });
@@ -165,7 +178,10 @@ describe('an ONNX model and the documented hook defaults', () => {
   test('width errors name the ONNX input and its shape, not feature_dim', async () => {
     const server = await serveDir(await modelDir({ 'model.onnx': classifierOnnx() }));
     try {
-      const csv = await request(server.url, { headers: { 'Content-Type': 'text/csv' }, body: '1,2,3\n1,2,3,4\n' });
+      const csv = await request(server.url, {
+        headers: { 'Content-Type': 'text/csv' },
+        body: '1,2,3\n1,2,3,4\n',
+      });
       const error = errorOf(csv);
       expect(error).toEqual({
         status: 400,
@@ -175,7 +191,9 @@ describe('an ONNX model and the documented hook defaults', () => {
       });
       expect(error.message).not.toMatch(/feature_dim/);
       const npy = encodeNpy({ dtype: 'float32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) });
-      const npyError = errorOf(await request(server.url, { headers: { 'Content-Type': 'application/x-npy' }, body: npy }));
+      const npyError = errorOf(
+        await request(server.url, { headers: { 'Content-Type': 'application/x-npy' }, body: npy }),
+      );
       expect(npyError).toMatchObject({ status: 400, message: expect.stringContaining("input 'x' [N, 3]") });
       expect(npyError.message).not.toMatch(/feature_dim/);
     } finally {
@@ -250,7 +268,9 @@ export function outputFn(prediction, accept) {
       const ping = await request(server.url, { method: 'GET', path: '/ping' });
       expect(errorOf(ping)).toMatchObject({
         status: 503,
-        message: expect.stringMatching(/^the model failed to load: .*TensorFlow SavedModel \(1\/saved_model\.pb\)/),
+        message: expect.stringMatching(
+          /^the model failed to load: .*TensorFlow SavedModel \(1\/saved_model\.pb\)/,
+        ),
       });
     } finally {
       await server.close();
@@ -298,16 +318,32 @@ describe('protocol abuse answered with JSON errors', () => {
   beforeAll(async () => {
     const settings = settingsFrom({ SAGEMAKER_MODEL_SERVER_TIMEOUT: '1' });
     const dir = await modelDir({ 'model_algo-1': kmeansModelFile() });
-    const app = createApp({ settings, log: quietLog, loadHandler: () => loadModel(dir, { settings, log: quietLog }) });
+    const app = createApp({
+      settings,
+      log: quietLog,
+      loadHandler: () => loadModel(dir, { settings, log: quietLog }),
+    });
     await app.loaded;
     running = await listen(app, { port: 0, host: '127.0.0.1', drainMs: 1000 });
   });
   afterAll(() => running.stop());
 
   test.each([
-    ['a Content-Length that is not a number', 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: abc\r\n\r\n1,2,3,4', 400],
-    ['two different Content-Lengths', 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nContent-Length: 3\r\n\r\n1,2,3,4', 400],
-    ['chunked garbage', 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n1,2\r\n0\r\n\r\n', 400],
+    [
+      'a Content-Length that is not a number',
+      'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: abc\r\n\r\n1,2,3,4',
+      400,
+    ],
+    [
+      'two different Content-Lengths',
+      'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nContent-Length: 3\r\n\r\n1,2,3,4',
+      400,
+    ],
+    [
+      'chunked garbage',
+      'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n1,2\r\n0\r\n\r\n',
+      400,
+    ],
     ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n', 400],
     ['headers over 16 KiB', `GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
   ])('%s', async (_name, bytes, status) => {
@@ -317,12 +353,16 @@ describe('protocol abuse answered with JSON errors', () => {
       type: 'application/json',
       body: { error: expect.any(String), message: expect.any(String) },
     });
-    expect((await request(`http://127.0.0.1:${running.port}`, { method: 'GET', path: '/ping' })).status).toBe(200);
+    expect((await request(`http://127.0.0.1:${running.port}`, { method: 'GET', path: '/ping' })).status).toBe(
+      200,
+    );
   });
 
   test('a body that stops arriving is a 408 after SAGEMAKER_MODEL_SERVER_TIMEOUT and the connection closes', async () => {
     const answer = parseRaw(
-      await raw(running.port, ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2,']),
+      await raw(running.port, [
+        'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2,',
+      ]),
     );
     expect(answer).toEqual({
       status: 408,
