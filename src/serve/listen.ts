@@ -104,7 +104,9 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
         // ended, even when most of its bytes still wait in the socket's buffer for a slow reader (a 4 MB
         // answer arrived as 3.9 MB). So: stop accepting with the plain net.Server close, and close idle
         // keep-alive connections only once every started response has been handed to the kernel.
-        const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+        const closed = new Promise<void>((resolve) =>
+          net.Server.prototype.close.call(server, () => resolve()),
+        );
         const closeIdle = (): void => {
           if (unsent.size === 0) server.closeIdleConnections();
         };

@@ -225,8 +225,7 @@ export function decodeJsonValue(document: Json, featureDim: number | undefined, 
     fail('body', `expected {"instances": [...]}, {"inputs": ...} or a list, got ${kind(document)}`);
   }
   const object = document as Record<string, Json>;
-  if (Array.isArray(object['instances']))
-    return rowsOf(object['instances'], 'instance', featureDim, spent);
+  if (Array.isArray(object['instances'])) return rowsOf(object['instances'], 'instance', featureDim, spent);
   const inputs = object['inputs'];
   if (Array.isArray(inputs)) return rowsOf(inputs, 'input', featureDim, spent);
   if (inputs !== null && typeof inputs === 'object') {

@@ -95,7 +95,11 @@ function numbersWhenSafe(outputs: NamedTensors): NamedTensors {
         (v) => v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER),
       );
     converted[name] = safe
-      ? { type: 'float64', shape: tensor.shape, data: Float64Array.from(tensor.data as BigInt64Array, Number) }
+      ? {
+          type: 'float64',
+          shape: tensor.shape,
+          data: Float64Array.from(tensor.data as BigInt64Array, Number),
+        }
       : tensor;
   }
   return converted;
