@@ -10,14 +10,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
 import { createApp } from '../../src/serve/app.js';
 import { loadModel } from '../../src/serve/detect.js';
 import { listen, type RunningServer } from '../../src/serve/listen.js';
 import { registerModelKinds } from '../../src/serve/model-kinds.js';
+import { type FuzzAnswer as Answer, type Gen, generator, heapAfterGc, sendOn } from './fuzz-support.js';
 import { kmeansModelFile, quietLog, settingsFrom } from './helpers.js';
 
 registerModelKinds();
@@ -30,20 +29,6 @@ const TIMEOUT_SECONDS = 2;
 let dir: string;
 let running: RunningServer;
 let url: string;
-
-/** Seeded so that a failure can be replayed. */
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state ^ (state >>> 15), 2246822519) + 0x9e3779b9) >>> 0;
-    return state / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  return { int, pick, bytes, next };
-}
-type Gen = ReturnType<typeof generator>;
 
 const JSON_TYPES = ['application/json', 'application/jsonlines', 'application/x-jsonlines'];
 const ALL_TYPES = [...JSON_TYPES, 'text/csv', 'application/x-recordio-protobuf', 'application/x-npy'];
@@ -254,13 +239,6 @@ function protocolAbuse(g: Gen): RawCase {
   }
 }
 
-/** A raw answer: status, Content-Type and parsed JSON body ('' when the server sent nothing). */
-interface Answer {
-  readonly status: number;
-  readonly type: string;
-  readonly body: string;
-}
-
 function parseRaw(text: string): Answer {
   const split = text.indexOf('\r\n\r\n');
   const head = split < 0 ? text : text.slice(0, split);
@@ -295,27 +273,12 @@ function sendRaw(c: RawCase): Promise<Answer | undefined> {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 function sendHttp(method: string, path: string, c?: HttpCase): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const body = c ? Buffer.from(c.body) : undefined;
-    const req = http.request(
-      `${url}${path}`,
-      { method, agent, headers: { ...(body ? { 'Content-Length': body.length } : {}), ...c?.headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            type: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    // The server may answer 413/431 and close before the whole body is written.
-    req.on('error', (error) => (c ? resolve({ status: 0, type: '', body: String(error) }) : reject(error)));
-    req.end(body);
-  });
+  return sendOn(
+    agent,
+    `${url}${path}`,
+    { method, ...(c ? { headers: c.headers, body: c.body } : {}) },
+    c !== undefined,
+  );
 }
 
 /** Whether an answer is a 4xx JSON error with a message. */
@@ -326,14 +289,6 @@ function isJsonError(answer: Answer): boolean {
   } catch {
     return false;
   }
-}
-
-function heapAfterGc(): number {
-  v8.setFlagsFromString('--expose_gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 async function barrage(seed: number, count: number): Promise<Map<string, number>> {
