@@ -251,6 +251,26 @@ export function outputFn(prediction, accept) {
     }
   });
 
+  test('an inputFn returning JSON.parse(body) of a deeply nested body: a 400 from the default predict, not a stack overflow', async () => {
+    const code = 'export const inputFn = (body) => JSON.parse(body.toString());\n';
+    const server = await serveDir(
+      await modelDir({ 'model.onnx': classifierOnnx(), 'code/inference.mjs': code }),
+    );
+    try {
+      const post = (body: string) =>
+        request(server.url, { headers: { 'Content-Type': 'application/json' }, body });
+      expect(errorOf(await post(`${'['.repeat(100_000)}${']'.repeat(100_000)}`))).toEqual({
+        status: 400,
+        type: 'application/json',
+        error: 'Bad Request',
+        message: 'input nests lists more than 64 levels deep; a tensor needs one per dimension',
+      });
+      expect((await post('[[1, 2, 3]]')).json()).toEqual({ predictions: [{ scores: [4, -1], label: 0 }] });
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a TensorFlow SavedModel in a version directory (1/saved_model.pb) gets the same refusal with both conversions', async () => {
     const server = await serveDir(
       await modelDir({ '1/saved_model.pb': 'pb', '1/variables/variables.index': '' }),
