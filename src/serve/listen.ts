@@ -138,7 +138,8 @@ export interface RunServerOptions {
 
 /**
  * Serves until SIGTERM/SIGINT, then drains and exits 0. With `workers` > 1 the primary process forks
- * that many node:cluster workers (which re-run the same command), restarts crashed ones and forwards
+ * that many node:cluster workers (which re-run the same command), restarts crashed ones (not the first,
+ * when it exits before listening: a busy port or a crash while loading would repeat) and forwards
  * SIGTERM to all of them.
  */
 export async function runServer(options: RunServerOptions): Promise<void> {
@@ -175,8 +176,10 @@ function runPrimary(options: RunServerOptions): void {
   // One worker first: it has every core to itself while it loads, so /ping turns 200 sooner (a worker
   // listens once loaded). The others start when one is listening; until then one process serves.
   let forked = 1;
+  let listened = false;
   cluster.fork();
   cluster.on('listening', () => {
+    listened = true;
     if (stopping) return;
     for (; forked < options.workers; forked++) cluster.fork();
   });
@@ -184,6 +187,15 @@ function runPrimary(options: RunServerOptions): void {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
+    }
+    if (!listened) {
+      // The first worker could not start (a busy port, a crash while loading): another would fail the
+      // same way, so stop with its code instead of restarting it 10 times per worker.
+      log.fatal(
+        { pid: worker.process.pid, code, signal },
+        'the first serving worker exited before listening',
+      );
+      process.exit(code || 1);
     }
     log.error({ pid: worker.process.pid, code, signal }, 'serving worker exited; starting another');
     if (++restarts > 10 * options.workers) {
