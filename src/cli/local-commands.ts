@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import type { Env } from '../contract/index.js';
-import { SmkitError } from '../util/errors.js';
+import { InputError, SmkitError } from '../util/errors.js';
 import {
   addTrainingJobFlags,
   addTransformFlags,
@@ -223,7 +223,7 @@ function registerInvoke(local: Command, context: CliContext): void {
           endpoint: options.endpoint,
           contentType: options.contentType,
           accept: options.accept,
-          body: options.body === '-' ? await readStdin() : await readFile(options.body),
+          body: options.body === '-' ? await readStdin() : await readBodyFile(options.body),
           customAttributes: options.customAttributes,
         });
         if (answer.status >= 200 && answer.status < 300) {
@@ -236,6 +236,24 @@ function registerInvoke(local: Command, context: CliContext): void {
         return 1;
       }),
     );
+}
+
+/** The --body file, or a one-line InputError saying which file could not be read and why. */
+async function readBodyFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
+    throw new InputError(`cannot read --body ${file}: ${why}`);
+  }
 }
 
 async function readStdin(): Promise<Buffer> {

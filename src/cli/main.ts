@@ -1,5 +1,6 @@
 import { Command, Help, type Option } from 'commander';
 import { smkitVersion } from '../util/version.js';
+import { SmkitError } from '../util/errors.js';
 import { registerDemoCommand } from './demo-command.js';
 import { envHelp, SERVE_ENV, TRAIN_ENV } from './env-help.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
@@ -52,7 +53,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         import('../util/log.js'),
       ]);
       const settings = readServingSettings(env);
-      await serve(settings, createLogger(settings.logLevel));
+      try {
+        await serve(settings, createLogger(settings.logLevel));
+      } catch (error) {
+        // A mistake in the setup (a busy port, multi-model mode) is one line, not a stack trace.
+        if (!(error instanceof SmkitError)) throw error;
+        process.stderr.write(`smkit serve: ${error.message}\n`);
+        process.exit(1);
+      }
     });
 
   const context: CliContext = {

@@ -47,13 +47,21 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
         chunks.push(chunk);
       }
     };
+    let ended = false;
     const onEnd = (): void => {
+      ended = true;
       req.off('error', onError);
       resolve(chunks ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)));
     };
     const onError = (error: Error): void => reject(error);
+    // A connection closed mid-body (a client gone, or a trickling body cut off by the timeout) must
+    // settle the read too, or the invocation would count as in flight forever and stall the drain.
+    const onClose = (): void => {
+      if (!ended) reject(new Error('the connection closed before the body ended'));
+    };
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);
+    req.once('close', onClose);
   });
 }

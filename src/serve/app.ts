@@ -85,6 +85,7 @@ const STATUS_TEXT: Record<number, string> = {
   408: 'Request Timeout',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -202,7 +203,7 @@ export function createApp(options: AppOptions): SmkitApp {
         : closed
           ? 'the server is stopping'
           : state === 'failed'
-            ? 'the model failed to load'
+            ? `the model failed to load: ${slot.failure()}`
             : 'no model is loaded';
     sendJson(res, 503, req.method === 'HEAD' ? '' : errorBody(503, message));
   }
@@ -236,10 +237,28 @@ export function createApp(options: AppOptions): SmkitApp {
     const onClose = (): void => {
       if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
+    let bodyRead = false;
     const pending: Pending = {
       deadline: started + timeoutMs,
       expire() {
         controller?.abort(new Error('timeout'));
+        if (!bodyRead) {
+          // The client's fault, not the model's: a body that trickles in (or never ends) is a 408,
+          // and the connection is closed rather than read further.
+          log.info({ requestId, status: 408 }, 'invocation: the body did not arrive in time');
+          sendJson(
+            res,
+            408,
+            errorBody(
+              408,
+              `the request body did not arrive within ${settings.timeoutSeconds} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)`,
+              requestId,
+            ),
+            true,
+          );
+          res.once('finish', () => req.destroy());
+          return;
+        }
         log.warn({ requestId, timeoutSeconds: settings.timeoutSeconds }, 'invocation timed out');
         sendJson(
           res,
@@ -255,6 +274,7 @@ export function createApp(options: AppOptions): SmkitApp {
     deadlines.add(pending);
     try {
       const body = await readBody(req, { limit: settings.maxPayloadBytes, tooLarge });
+      bodyRead = true;
       if (body.length >= TURN_MIN_BYTES) await turn();
       const accept = req.headers.accept;
       const answer: InvocationResponse = await slot.invoke({

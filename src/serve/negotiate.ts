@@ -26,11 +26,14 @@ export function parseAccept(header: string): AcceptRange[] {
   return ranges;
 }
 
-/** True when an Accept header means "anything": missing, empty, or only `*` wildcards. */
+/**
+ * True when an Accept header means "anything": missing, empty, or only `*` wildcards with q > 0.
+ * `*\/*;q=0` refuses everything, so it is not "anything" (negotiation then answers 406).
+ */
 export function acceptsAnything(accept: string | undefined): boolean {
   if (accept === undefined) return true;
   const ranges = parseAccept(accept);
-  return ranges.length === 0 || ranges.every((r) => r.type === '*/*' || r.type === '*');
+  return ranges.length === 0 || ranges.every((r) => (r.type === '*/*' || r.type === '*') && r.q > 0);
 }
 
 function specificity(range: string, type: string): number {

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServingSettings } from '../../contract/index.js';
 import { InputError } from '../../util/errors.js';
@@ -70,6 +70,26 @@ export async function loadKind(
 }
 
 /**
+ * Where a TensorFlow SavedModel's `saved_model.pb` is, relative to `modelDir`: at the top, or in a
+ * version directory (`1/saved_model.pb`, the layout TensorFlow Serving and SageMaker's TensorFlow
+ * containers use).
+ */
+async function findSavedModel(modelDir: string): Promise<string | undefined> {
+  if (await exists(path.join(modelDir, 'saved_model.pb'))) return 'saved_model.pb';
+  let entries: string[];
+  try {
+    entries = await readdir(modelDir);
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries.filter((name) => /^\d+$/.test(name)).sort()) {
+    const file = path.join(entry, 'saved_model.pb');
+    if (await exists(path.join(modelDir, file))) return file;
+  }
+  return undefined;
+}
+
+/**
  * Finds which of `context.kinds` holds `modelDir` (the first that detects it). A TensorFlow SavedModel
  * and an empty directory fail with a message that lists what those kinds serve.
  */
@@ -83,9 +103,10 @@ export async function detectModelKind(modelDir: string, context: LoadContext): P
     markers.length > 1
       ? `${markers.slice(0, -1).join(', ')} or ${markers.at(-1)}`
       : (markers[0] ?? 'nothing (no model kinds were given)');
-  if (await exists(path.join(modelDir, 'saved_model.pb'))) {
+  const savedModel = await findSavedModel(modelDir);
+  if (savedModel) {
     throw new InputError(
-      `${modelDir} holds a TensorFlow SavedModel (saved_model.pb), which smkit cannot run: convert it ` +
+      `${modelDir} holds a TensorFlow SavedModel (${savedModel}), which smkit cannot run: convert it ` +
         'to TensorFlow.js (tensorflowjs_converter --input_format=tf_saved_model) to get model.json, ' +
         'or to ONNX (python -m tf2onnx.convert --saved-model) to get model.onnx, ' +
         `or serve it with code/inference.js; smkit serves ${expected}`,

@@ -43,7 +43,7 @@ function describeInputs(specs: readonly TensorSpec[]): string {
 export function bindInputs(specs: readonly TensorSpec[], body: DecodedBody): NamedTensors {
   const feeds: Record<string, HostTensor> = {};
   const named = body.named;
-  if (named && !(specs.length === 1 && Object.keys(named).length === 1 && !(specs[0]!.name in named))) {
+  if (named) {
     const unknown = Object.keys(named).filter((name) => !specs.some((s) => s.name === name));
     const missing = specs.filter((s) => !(s.name in named)).map((s) => s.name);
     if (unknown.length > 0 || missing.length > 0) {
@@ -66,8 +66,7 @@ export function bindInputs(specs: readonly TensorSpec[], body: DecodedBody): Nam
     );
   }
   const spec = specs[0]!;
-  const single = named ? Object.values(named)[0]! : { shape: body.shape, values: body.batch.values };
-  feeds[spec.name] = fitToSpec(hostTensor(single.shape, single.values), spec);
+  feeds[spec.name] = fitToSpec(hostTensor(body.shape, body.batch.values), spec);
   return feeds;
 }
 

@@ -108,6 +108,9 @@ export function convertTensor(tensor: HostTensor, type: ElementType, name: strin
   return { type, shape: tensor.shape, data: out };
 }
 
+/** Most dimensions a nested list may have (deeper values would exhaust the stack of the walk below). */
+const MAX_NESTED_DIMS = 64;
+
 /**
  * Reads a nested JSON array (or a single number) into a float64 tensor, checking that it is rectangular.
  * `path` names the value in messages, e.g. `inputs.x`.
@@ -118,16 +121,24 @@ export function tensorFromNested(value: unknown, path: string): HostTensor {
   let probe: unknown = value;
   while (Array.isArray(probe)) {
     shape.push(probe.length);
+    if (shape.length > MAX_NESTED_DIMS) {
+      throw new BadRequest(
+        `${path} nests lists more than ${MAX_NESTED_DIMS} levels deep; a tensor needs one per dimension`,
+      );
+    }
     if (probe.length === 0) break;
     probe = probe[0];
   }
-  const data = new Float64Array(sizeOf(shape));
+  // Checked before allocating: the shape comes from the first items only, so a ragged value could
+  // otherwise declare far more elements than it holds.
+  let data: Float64Array | undefined;
   let offset = 0;
   const walk = (node: unknown, depth: number, where: string): void => {
     if (depth === shape.length) {
-      if (typeof node === 'number') data[offset++] = node;
-      else if (typeof node === 'boolean') data[offset++] = node ? 1 : 0;
-      else throw new BadRequest(`${where} must be a number (got ${describe(node)})`);
+      const number = typeof node === 'boolean' ? Number(node) : node;
+      if (typeof number !== 'number')
+        throw new BadRequest(`${where} must be a number (got ${describe(node)})`);
+      if (data) data[offset++] = number;
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
@@ -138,6 +149,8 @@ export function tensorFromNested(value: unknown, path: string): HostTensor {
     }
     for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${where}[${i}]`);
   };
+  walk(value, 0, path);
+  data = new Float64Array(sizeOf(shape));
   walk(value, 0, path);
   return { type: 'float64', shape, data };
 }

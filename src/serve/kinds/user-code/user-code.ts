@@ -18,7 +18,8 @@ import type { LoadContext, ModelKind } from '../kind.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
 import { feedsFromValue } from '../../tensor/bind.js';
 import type { TensorModel } from '../../tensor/model.js';
-import { featureDimOf, type TensorModelHandler } from '../../tensor/tensor-handler.js';
+import { decodeTensorBody, type TensorModelHandler } from '../../tensor/tensor-handler.js';
+import type { NamedTensors } from '../../tensor/tensor.js';
 import { encodeValue } from './user-output.js';
 import {
   type InferenceContext,
@@ -80,6 +81,42 @@ function isTensorModel(model: unknown): model is TensorModel {
   );
 }
 
+/**
+ * int64 outputs as numbers (float64) when every value is a safe integer, so that hooks can
+ * `JSON.stringify` them; tensors with larger values keep their BigInt64Array.
+ */
+function numbersWhenSafe(outputs: NamedTensors): NamedTensors {
+  const converted: Record<string, NamedTensors[string]> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const data = tensor.data as unknown as { [Symbol.toStringTag]: string };
+    const safe =
+      data[Symbol.toStringTag] === 'BigInt64Array' &&
+      (tensor.data as BigInt64Array).every(
+        (v) => v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER),
+      );
+    converted[name] = safe
+      ? {
+          type: 'float64',
+          shape: tensor.shape,
+          data: Float64Array.from(tensor.data as BigInt64Array, Number),
+        }
+      : tensor;
+  }
+  return converted;
+}
+
+/**
+ * The default ONNX/TF.js model as hooks see it: `inputs`, `outputs` and a `predict(data)` that takes
+ * what the default inputFn returns (or host tensors, or nested number lists), as the README promises,
+ * and gives int64 outputs as numbers when they are safe integers.
+ */
+function hookView(model: TensorModel): TensorModel {
+  const view = Object.create(model) as TensorModel;
+  view.predict = async (data: unknown) =>
+    numbersWhenSafe(await model.predict(feedsFromValue(model.inputs, data)));
+  return view;
+}
+
 /** Errors thrown by hooks with a numeric `status`/`statusCode` of 4xx/5xx keep it; others become 500. */
 function asHttpError(error: unknown): unknown {
   if (error instanceof SmkitError || typeof error !== 'object' || error === null) return error;
@@ -115,8 +152,8 @@ export async function createUserCodeHandler(options: UserCodeOptions): Promise<M
   const loaded = hooks.modelFn
     ? await hooks.modelFn(modelDir, modelContext)
     : await options.loadDefaultModel(modelDir);
-  // Hooks see a default ONNX/TF.js model as the TensorModel itself (inputs, outputs, predict(tensors)).
-  const model = isTensorHandler(loaded) ? loaded.tensorModel : loaded;
+  // Hooks see a default ONNX/TF.js model as its TensorModel (inputs, outputs, predict(data)).
+  const model = isTensorHandler(loaded) ? hookView(loaded.tensorModel) : loaded;
   const delegate =
     !hooks.inputFn &&
     !hooks.predictFn &&
@@ -126,9 +163,10 @@ export async function createUserCodeHandler(options: UserCodeOptions): Promise<M
       ? (loaded as ModelHandler)
       : undefined;
   const predict = hooks.predictFn ?? defaultPredict(file);
-  const featureDim = isTensorModel(model) ? featureDimOf(model) : undefined;
   const decode = (body: Buffer, contentType: string | undefined) =>
-    chooseDecoder(contentType).decode(body, featureDim);
+    isTensorModel(model)
+      ? decodeTensorBody(model, body, contentType)
+      : chooseDecoder(contentType).decode(body, undefined);
 
   return {
     kind: USER_CODE_KIND,
