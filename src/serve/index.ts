@@ -12,7 +12,8 @@
  */
 export { readServingSettings, type ServingSettings } from '../contract/index.js';
 export { createApp, errorResponse, type AppOptions, type AppSettings, type SmkitApp } from './app.js';
-export { executionParameters, type ExecutionParameters } from './batch.js';
+export { executionParameters } from './batch.js';
+export type { ExecutionParameters, WireExecutionParameters } from '../contract/transform.js';
 export {
   chooseDecoder,
   chooseEncoding,

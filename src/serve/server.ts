@@ -1,4 +1,9 @@
-import { readServingSettings, resolvePaths, type ServingSettings } from '../contract/index.js';
+import {
+  readServingSettings,
+  resolvePaths,
+  type ServingSettings,
+  toWireBatchStrategy,
+} from '../contract/index.js';
 import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { ModelHandler } from './handler.js';
@@ -51,7 +56,10 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
   }
   const modelDir = resolvePaths(settings.baseDir).model;
   if (settings.batch)
-    log.info({ strategy: settings.batchStrategy ?? 'MULTI_RECORD' }, 'batch transform mode');
+    log.info(
+      { strategy: toWireBatchStrategy(settings.batchStrategy ?? 'MultiRecord') },
+      'batch transform mode',
+    );
   await runServer({
     port: settings.port,
     workers: settings.workers,
