@@ -61,6 +61,8 @@ console.log(JSON.stringify({
   contentType: answer.headers.get('content-type'),
   body: await answer.text(),
   rootExportsServe: typeof root.loadServingModel,
+  // The worker threads loaded the same model from the installed files (dist/, no TypeScript).
+  threadsReady: await handler.threadsReady,
   internal,
 }));
 await app.close();
@@ -83,6 +85,7 @@ test('loadServingModel from the installed package serves a k-means prediction', 
       '{"predictions": [{"closest_cluster": 2.0, "distance_to_cluster": 0.0}, ' +
       '{"closest_cluster": 1.0, "distance_to_cluster": 2.0}]}',
     rootExportsServe: 'function',
+    threadsReady: true,
     internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
   });
 });
