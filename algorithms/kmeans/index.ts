@@ -6,7 +6,7 @@ import {
   progressMetricLine,
   qualityMetricLine,
   throughputMetricLine,
-} from '../../src/train/metric-lines.js';
+} from '../../src/contract/metric-lines.js';
 import { InputError } from '../../src/util/errors.js';
 import type { Algorithm, TrainContext } from '../types.js';
 import { type KMeansHyperparameters, KMeansHyperparametersSchema } from './hyperparameters.js';

@@ -18,7 +18,7 @@ import { MetricCollector, type MetricSeries } from './metrics.js';
 import type { ChannelSpec, MetricDefinition } from './options.js';
 import { type FeedReport, feedPipeChannel, mkfifo } from './pipe-feeder.js';
 import { channelFifo } from '../contract/index.js';
-import { parseProgressMetricLine } from '../train/metric-lines.js';
+import { parseProgressMetricLine } from '../contract/metric-lines.js';
 
 /** What `smkit local train` runs: a built-in algorithm or a script-mode entry point. */
 export interface LocalTrainOptions {

@@ -61,3 +61,34 @@ export function metricsJsonLine(record: MetricsRecord): string {
     Metrics: metrics,
   })}`;
 }
+
+/**
+ * One of a training job's MetricDefinitions: SageMaker applies `Regex` to every log line and records
+ * its first capture group as metric `Name`.
+ */
+export interface MetricDefinition {
+  readonly Name: string;
+  readonly Regex: string;
+}
+
+/**
+ * The definition that reads {@link qualityMetricLine}'s value back, named `<channel>:<metric>` as
+ * SageMaker names the built-ins' metrics.
+ * @example qualityMetricDefinition('test', 'msd') // { Name: 'test:msd', Regex: '#quality_metric: host=\\S+, test msd <loss>=(\\S+)' }
+ */
+export function qualityMetricDefinition(channel: string, metric: string): MetricDefinition {
+  return { Name: `${channel}:${metric}`, Regex: `#quality_metric: host=\\S+, ${channel} ${metric} <loss>=(\\S+)` };
+}
+
+/** The definition that reads {@link progressMetricLine}'s percentage back (`train:progress`). */
+export function progressMetricDefinition(): MetricDefinition {
+  return { Name: 'train:progress', Regex: '#progress_metric: host=\\S+, completed (\\S+) %' };
+}
+
+/** The definition that reads {@link throughputMetricLine}'s records/second back (`<channel>:throughput`). */
+export function throughputMetricDefinition(channel: string): MetricDefinition {
+  return {
+    Name: `${channel}:throughput`,
+    Regex: `#throughput_metric: host=\\S+, ${channel} throughput=(\\S+) records/second`,
+  };
+}
