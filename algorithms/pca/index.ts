@@ -1,7 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { writeReport } from '../../src/report/index.js';
 import { clusterExchangeOptions, type SummaryCodec, exchangeSummaries } from '../../src/train/exchange.js';
-import { metricsJsonLine, progressMetricLine, throughputMetricLine } from '../../src/contract/metric-lines.js';
+import {
+  metricsJsonLine,
+  progressMetricLine,
+  throughputMetricLine,
+} from '../../src/contract/metric-lines.js';
 import { InputError } from '../../src/util/errors.js';
 import type { Algorithm, TrainContext } from '../types.js';
 import { type PcaHyperparameters, PcaHyperparametersSchema } from './hyperparameters.js';

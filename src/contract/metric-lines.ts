@@ -77,7 +77,10 @@ export interface MetricDefinition {
  * @example qualityMetricDefinition('test', 'msd') // { Name: 'test:msd', Regex: '#quality_metric: host=\\S+, test msd <loss>=(\\S+)' }
  */
 export function qualityMetricDefinition(channel: string, metric: string): MetricDefinition {
-  return { Name: `${channel}:${metric}`, Regex: `#quality_metric: host=\\S+, ${channel} ${metric} <loss>=(\\S+)` };
+  return {
+    Name: `${channel}:${metric}`,
+    Regex: `#quality_metric: host=\\S+, ${channel} ${metric} <loss>=(\\S+)`,
+  };
 }
 
 /** The definition that reads {@link progressMetricLine}'s percentage back (`train:progress`). */

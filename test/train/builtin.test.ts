@@ -42,6 +42,21 @@ describe('built-in algorithms', { timeout: 120_000 }, () => {
     expect(await readdir(paths.model)).toEqual([]);
   });
 
+  test("a built-in's hyperparameter message names the value once (issue 13: PCA said (got '0') twice)", async () => {
+    const paths = await createJobTree({
+      hyperparameters: {
+        smkit_algorithm: 'pca',
+        feature_dim: '0',
+        mini_batch_size: '10',
+        num_components: '1',
+      },
+    });
+    expect(await runJob(paths)).toBe(1);
+    expect(await readFailure(paths)).toBe(
+      "invalid hyperparameters for pca: feature_dim must be an integer >= 1 (got '0')\n",
+    );
+  });
+
   test('an InputError becomes the failure text as it is; the partial model is discarded', async () => {
     const paths = await createJobTree({
       hyperparameters: { smkit_algorithm: 'test-echo', k: '3', fail: 'input' },
