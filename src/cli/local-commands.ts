@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { algorithmNames, builtinAlgorithms, findAlgorithm } from '../../algorithms/index.js';
 import type { Env } from '../contract/index.js';
 import { SmkitError } from '../util/errors.js';
 
@@ -14,7 +15,6 @@ const load = {
   report: () => import('../local/report.js'),
   train: () => import('../local/train-job.js'),
   invoke: () => import('../local/invoke.js'),
-  metrics: () => import('../local/metrics.js'),
   progress: () => import('./progress.js'),
 };
 
@@ -93,7 +93,9 @@ function registerTrain(local: Command, context: CliContext): void {
     .description(
       'run a training job locally as SageMaker runs it: /opt/ml per host, Pipe FIFOs, limits, artifacts',
     )
-    .addOption(new Option('--algorithm <name>', 'built-in algorithm').choices(['kmeans', 'pca']))
+    .addOption(
+      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
+    )
     .option('--entry-point <file>', 'script mode: the training script')
     .option(
       '--source-dir <dir>',
@@ -127,7 +129,6 @@ function registerTrain(local: Command, context: CliContext): void {
           { parseChannel, parseMetricDefinitions },
           { describeTraining },
           { runLocalTraining },
-          { BUILTIN_METRIC_DEFINITIONS },
           { createStatusLine, renderTrainingProgress },
         ] = await Promise.all([
           load.docker(),
@@ -136,7 +137,6 @@ function registerTrain(local: Command, context: CliContext): void {
           load.options(),
           load.report(),
           load.train(),
-          load.metrics(),
           load.progress(),
         ]);
         if (options.image) await checkDocker();
@@ -166,9 +166,8 @@ function registerTrain(local: Command, context: CliContext): void {
             outputDir: path.resolve(options.output),
             metricDefinitions: options.metricDefinitions
               ? parseMetricDefinitions(options.metricDefinitions)
-              : options.algorithm
-                ? BUILTIN_METRIC_DEFINITIONS
-                : [],
+              : // SageMaker applies a built-in's own MetricDefinitions when the job gives none.
+                (findAlgorithm(builtinAlgorithms, options.algorithm ?? '')?.metricDefinitions ?? []),
             launcher: options.image
               ? dockerLauncher(options.image, jobName, addresses)
               : subprocessLauncher(context.smkitCommand, context.env, process.getuid?.()),
