@@ -37,6 +37,7 @@ export {
   type ModelKind,
 } from './serve/detect.js';
 export type { InvocationRequest, InvocationResponse, ModelHandler } from './serve/handler.js';
+export { createBuiltinModelKind } from './serve/handlers/builtin.js';
 export { createPredictorHandler } from './serve/handlers/predictor.js';
 export { listen, runServer, type RunningServer } from './serve/listen.js';
 export { negotiate, parseAccept, parseMediaType } from './serve/negotiate.js';
