@@ -53,18 +53,5 @@ export {
   trainingDimensions,
   trainOnShards,
 } from './sharded-training.js';
-export type {
-  Algorithm,
-  Channels,
-  Cluster,
-  HyperparameterSchema,
-  Metrics,
-  ModelRecognition,
-  OpenChannelOptions,
-  PredictionField,
-  Predictions,
-  Predictor,
-  SummaryCodec,
-  TrainContext,
-  WireSummary,
-} from './types.js';
+/** The `Algorithm` interface and everything its context and predictor are made of. */
+export type * from './types.js';

@@ -8,21 +8,8 @@
  * process.exit(await runTrainingJob({ env: process.env, algorithms: [...builtinAlgorithms, myAlgorithm] }));
  * ```
  */
-export type {
-  Algorithm,
-  Channels,
-  Cluster,
-  HyperparameterSchema,
-  Metrics,
-  ModelRecognition,
-  OpenChannelOptions,
-  PredictionField,
-  Predictions,
-  Predictor,
-  SummaryCodec,
-  TrainContext,
-  WireSummary,
-} from '../../algorithms/types.js';
+/** The `Algorithm` interface and everything its context and predictor are made of. */
+export type * from '../../algorithms/types.js';
 export { algorithmHyperparameters, parseAlgorithmHyperparameters } from './builtin.js';
 export { createTrainContext, type TrainContextOptions } from './context.js';
 export { type MetricsWriter, createMetricsWriter } from './metrics.js';

@@ -64,6 +64,22 @@ describe('import arrows', () => {
   });
 });
 
+describe('cheap descriptors', () => {
+  test('importing the algorithm list loads no training, model or math code (serve cold start)', () => {
+    const loaded = new Set<string>();
+    const pending = ['algorithms/index.ts'];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      for (const edge of graph.get(file) ?? []) if (!edge.dynamic && !edge.typeOnly) pending.push(edge.to);
+    }
+    expect(
+      [...loaded].filter((file) => /\/(train|model|report|stream)\.ts$|\/math\/|^src\/report\//.test(file)),
+    ).toEqual([]);
+    expect(loaded.has('algorithms/kmeans/hyperparameters.ts')).toBe(true);
+  });
+});
+
 describe('the checker itself', () => {
   const planted: ImportGraph = new Map([
     ['algorithms/x/index.ts', [{ to: 'src/train/exchange.ts', typeOnly: true, dynamic: false }]],
