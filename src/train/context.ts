@@ -1,4 +1,4 @@
-import type { Channels, TrainContext } from '../../algorithms/types.js';
+import type { Channels, SummaryCodec, TrainContext } from '../../algorithms/types.js';
 import type { Logger } from '../util/log.js';
 import type { JobHosts } from './cluster.js';
 import { exchangeSummaries } from './exchange.js';
@@ -34,11 +34,7 @@ export function createTrainContext<H>(options: TrainContextOptions<H>): TrainCon
       hosts: hosts.hosts,
       leader: hosts.leader,
       isLeader: hosts.isLeader,
-      gather: <S>(
-        tag: string,
-        compute: () => Promise<S>,
-        codec: Parameters<typeof exchangeSummaries<S>>[1],
-      ) =>
+      gather: <S>(tag: string, compute: () => Promise<S>, codec: SummaryCodec<S>) =>
         exchangeSummaries(compute, codec, {
           hosts: hosts.hosts,
           current: hosts.current,
