@@ -13,12 +13,8 @@ import { prepareModelDir, removeTree } from './archives.js';
 import { isMissingCommand, missingCommandMessage } from './docker.js';
 import { readOnlyMountPrefix } from './namespace.js';
 import { freePort } from '../util/net.js';
-import {
-  createLimitProxy,
-  type EndpointLimits,
-  type LimitViolation,
-  SAGEMAKER_LIMITS,
-} from './limit-proxy.js';
+import { type EndpointLimits, SAGEMAKER_LIMITS } from '../contract/limits.js';
+import { createLimitProxy, type LimitViolation } from './limit-proxy.js';
 
 /** Options of `smkit local serve`. */
 export interface LocalEndpointOptions {

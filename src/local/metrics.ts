@@ -1,4 +1,4 @@
-import type { MetricDefinition } from './options.js';
+import type { MetricDefinition } from '../contract/job-spec.js';
 
 /** The values one metric took during a job. */
 export interface MetricSeries {

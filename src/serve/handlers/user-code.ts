@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { prepareCodeDir } from '../../train/code-dir.js';
+import { prepareCodeDir } from '../../io/archive/code-dir.js';
 import { HttpError, InputError, SmkitError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { chooseDecoder } from '../codecs/index.js';

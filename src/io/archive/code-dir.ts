@@ -1,10 +1,10 @@
 import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import { InputError } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
 import { extractTarball } from './safe-extract.js';
-import type { S3Options } from './s3-download.js';
+import type { S3Options } from '../s3-download.js';
 
 /** Options of {@link prepareCodeDir}. */
 export interface PrepareCodeDirOptions extends S3Options {
@@ -45,7 +45,7 @@ export async function prepareCodeDir(options: PrepareCodeDirOptions): Promise<vo
       const archive = path.join(scratch, 'sourcedir.tar.gz');
       log.info({ uri: source }, 'downloading user code');
       // The AWS SDK is loaded only for jobs that need it: it doubles the start time.
-      const { downloadS3Object } = await import('./s3-download.js');
+      const { downloadS3Object } = await import('../s3-download.js');
       await downloadS3Object(source, archive, options);
       await extractTarball(archive, codeDir);
     } finally {

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { extractTarball } from '../../src/train/safe-extract.js';
-import { type TarMember, tarGz } from './tar-bytes.js';
+import { extractTarball } from '../../src/io/archive/safe-extract.js';
+import { type TarMember, tarGz } from '../train/tar-bytes.js';
 
 async function archive(members: TarMember[]): Promise<{ file: string; dest: string; root: string }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'smkit-tar-'));

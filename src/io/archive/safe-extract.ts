@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { type ReadEntry, t as listTar, x as extractTar } from 'tar';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../../util/errors.js';
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
