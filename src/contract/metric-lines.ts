@@ -1,3 +1,5 @@
+import type { MetricDefinition } from './job-spec.js';
+
 /**
  * SageMaker's built-in algorithm log lines, byte for byte, so users' MetricDefinitions regexes
  * (`test msd <loss>=(\S+)`, `completed (\S+) %`) and tuning jobs work unchanged.
@@ -62,14 +64,7 @@ export function metricsJsonLine(record: MetricsRecord): string {
   })}`;
 }
 
-/**
- * One of a training job's MetricDefinitions: SageMaker applies `Regex` to every log line and records
- * its first capture group as metric `Name`.
- */
-export interface MetricDefinition {
-  readonly Name: string;
-  readonly Regex: string;
-}
+export type { MetricDefinition } from './job-spec.js';
 
 /**
  * The definition that reads {@link qualityMetricLine}'s value back, named `<channel>:<metric>` as
