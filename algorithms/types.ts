@@ -1,10 +1,6 @@
 import type { z } from 'zod';
-import type {
-  ChannelConfig,
-  ResourceConfig,
-  SageMakerPaths,
-  TrainingSettings,
-} from '../src/contract/index.js';
+import type { ChannelConfig } from '../src/contract/index.js';
+import type { MetricDefinition, MetricsRecord } from '../src/contract/metric-lines.js';
 import type { RecordBatch, RecordStream } from '../src/io/records.js';
 import type { Logger } from '../src/util/log.js';
 
@@ -27,36 +23,67 @@ export interface Channels {
   open(name: string, options: OpenChannelOptions): RecordStream;
 }
 
+/** A summary as it travels between hosts: JSON metadata plus named float64 arrays. */
+export interface WireSummary {
+  /** Small JSON-serializable facts (counts, flags). */
+  readonly meta: unknown;
+  readonly arrays: Readonly<Record<string, Float64Array>>;
+}
+
+/** Converts an algorithm's summary type to and from its wire form. */
+export interface SummaryCodec<S> {
+  encode(summary: S): WireSummary;
+  /** Rebuilds a summary from the wire; throws InputError naming `host` when it does not fit. */
+  decode(wire: WireSummary, host: string): S;
+}
+
 /** The hosts of a training job; the leader is `hosts[0]`. */
 export interface Cluster {
   readonly current: string;
   readonly hosts: readonly string[];
   readonly leader: string;
   readonly isLeader: boolean;
-  readonly resourceConfig: Readonly<ResourceConfig>;
   /**
-   * Where to reach `host`: its IP from `SMKIT_HOST_ADDRESSES` when local mode set one (the names do not
-   * resolve there), else the name itself, resolved by DNS as on SageMaker.
+   * Runs `compute` on this host and gathers every host's result on the leader, which gets them all
+   * in `hosts` order; a worker sends its result (or its failure) and gets `undefined`. `tag` names
+   * the exchange (e.g. the algorithm), so two exchanges of one job never mix. One host: no network.
+   * @example
+   * const all = await context.cluster.gather('pca', () => summarize(), codec);
+   * if (all) await writeModel(merge(all));
    */
-  address(host: string): string;
+  gather<S>(tag: string, compute: () => Promise<S>, codec: SummaryCodec<S>): Promise<S[] | undefined>;
 }
 
-/** Writes metric lines unbuffered in SageMaker's formats (`#quality_metric: host=algo-1, train msd <loss>=0.43`). */
-export interface MetricsWriter {
+/**
+ * Writes metric lines unbuffered in SageMaker's formats, for this host, so that the algorithm's
+ * `metricDefinitions` (and users' MetricDefinitions regexes) read them.
+ */
+export interface Metrics {
+  /** `#quality_metric: host=algo-1, train msd <loss>=0.43` */
+  quality(channel: string, metric: string, value: number): void;
+  /** `#progress_metric: host=algo-1, completed 50 % of epochs` */
+  progress(percent: number): void;
+  /** `#throughput_metric: host=algo-1, train throughput=4053.27 records/second` */
+  throughput(channel: string, recordsPerSecond: number): void;
+  /** A `#metrics {...}` JSON line with SageMaker's {sum, count, min, max} statistics. */
+  record(record: MetricsRecord): void;
+  /** Any other line, as it is. */
   line(text: string): void;
 }
 
 /** Everything an algorithm's training run receives. */
 export interface TrainContext<H> {
   readonly hyperparameters: H;
-  readonly paths: SageMakerPaths;
-  readonly settings: TrainingSettings;
   readonly channels: Channels;
   readonly cluster: Cluster;
-  readonly metrics: MetricsWriter;
+  readonly metrics: Metrics;
   readonly log: Logger;
   /** Aborted on SIGTERM: stop at the next safe point, save what can be saved. */
   readonly signal: AbortSignal;
+  /** Where the model goes; it replaces /opt/ml/model only when `train` resolves. */
+  readonly modelDir: string;
+  /** /opt/ml/output/data: extra artifacts (reports), packed into output.tar.gz. */
+  readonly outputDataDir: string;
   /** Where to read and write checkpoints (checkpointconfig LocalPath or /opt/ml/checkpoints). */
   readonly checkpointDir: string;
 }
@@ -84,11 +111,42 @@ export interface Predictor {
   predict(batch: RecordBatch): Promise<Predictions>;
 }
 
-/** A built-in algorithm: a hyperparameter schema, training and model loading. */
+/** Parses the hyperparameters as strings (after platform keys are removed); rejects unknown keys. */
+export type HyperparameterSchema<H> = z.ZodType<H, Record<string, string>>;
+
+/** How the server recognises a model directory that an algorithm wrote. */
+export interface ModelRecognition {
+  /** Files that mark such a directory (`model_algo-1`); the built-in model kind takes a dir with any. */
+  readonly files: readonly string[];
+  /** What such a directory holds, for the message when no algorithm recognises one. */
+  readonly expects: string;
+  /**
+   * Whether `modelDir` holds this algorithm's model, asked when smkit's `model.json` does not name the
+   * algorithm (models written by SageMaker's own images). Cheap: no model is loaded.
+   */
+  recognize(modelDir: string): Promise<boolean>;
+}
+
+/**
+ * A training algorithm smkit runs as a built-in (`smkit_algorithm=NAME`) and serves. Keep the object
+ * cheap to import: `train` and `load` should import their code when called.
+ * @example
+ * const mean: Algorithm<{ feature_dim: number }> = {
+ *   name: 'mean', hyperparameters: hyperparameterSchema({ fields: { feature_dim: { parse: integerField({ min: 1 }) } } }),
+ *   metricDefinitions: [], model: { files: ['mean.json'], expects: 'mean.json', recognize: async () => true },
+ *   train: async (context) => (await import('./train.js')).train(context),
+ *   load: async (dir) => (await import('./predictor.js')).load(dir),
+ * };
+ */
 export interface Algorithm<H = unknown> {
+  /** What `smkit_algorithm` / `SMKIT_ALGORITHM` and `smkit local train --algorithm` name it. */
   readonly name: string;
-  /** Parses the hyperparameters as strings (after platform keys are removed); rejects unknown keys. */
-  readonly hyperparameters: z.ZodType<H, Record<string, string>>;
+  readonly hyperparameters: HyperparameterSchema<H>;
+  /** SageMaker's MetricDefinitions over the lines `train` writes (applied by local mode by default). */
+  readonly metricDefinitions: readonly MetricDefinition[];
+  readonly model: ModelRecognition;
+  /** Field order per response media type when it differs from the predictor's (k-means JSON Lines). */
+  readonly responseFieldOrder?: Readonly<Record<string, readonly string[]>>;
   train(context: TrainContext<H>): Promise<void>;
   /** Loads a model directory written by `train` (or by SageMaker's own image). */
   load(modelDir: string): Promise<Predictor>;

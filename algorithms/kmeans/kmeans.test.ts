@@ -5,10 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
-import { createChannels } from '../../src/train/channels.js';
-import { arrayChannels, readLabelledCsv, trainContext } from '../../test/support/train-context.js';
+import {
+  arrayChannels,
+  fileChannels,
+  readLabelledCsv,
+  trainContext,
+} from '../../test/support/train-context.js';
 import { kmeans } from './index.js';
 import { KMeansHyperparametersSchema } from './hyperparameters.js';
 import { createRandom } from './math/random.js';
@@ -81,23 +84,18 @@ describe('k-means training (in-memory channels)', () => {
       arrayChannels({}),
       base,
     );
-    const channels = createChannels({
-      paths: job.context.paths,
-      inputDataConfig: {
-        train: { TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key', RecordWrapperType: 'None' },
-        test: {
-          ContentType: 'text/csv',
-          TrainingInputMode: 'File',
-          S3DistributionType: 'FullyReplicated',
-          RecordWrapperType: 'None',
-        },
+    const channels = fileChannels(base, {
+      train: { TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key', RecordWrapperType: 'None' },
+      test: {
+        ContentType: 'text/csv',
+        TrainingInputMode: 'File',
+        S3DistributionType: 'FullyReplicated',
+        RecordWrapperType: 'None',
       },
-      settings: job.context.settings,
-      log: pino({ level: 'silent' }),
     });
     await kmeans.train({ ...job.context, channels });
     const { lines, context } = job;
-    expect(readdirSync(context.paths.model).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
+    expect(readdirSync(context.modelDir).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
     const metric = (re: RegExp) => Number(lines.map((l) => re.exec(l)?.[1]).find((v) => v !== undefined));
     expect(lines).toContain('#progress_metric: host=algo-1, completed 100 % of epochs');
     expect(
@@ -113,7 +111,7 @@ describe('k-means training (in-memory channels)', () => {
     expect(testMsd).toBeLessThanOrEqual(0.494 * 1.02);
     expect(testSsd).toBeCloseTo(testMsd * 38, 6);
 
-    const predictor = await kmeans.load(context.paths.model);
+    const predictor = await kmeans.load(context.modelDir);
     const out = await predictor.predict({ rows: test.rows, dim: 4, values: test.values });
     const clusters = Array.from(out.columns['closest_cluster']!);
     // Best one-to-one mapping of clusters to species.
@@ -132,7 +130,7 @@ describe('k-means training (in-memory channels)', () => {
     }
     expect(best).toBeGreaterThanOrEqual(33);
 
-    const description = JSON.parse(readFileSync(path.join(context.paths.model, 'model.json'), 'utf8'));
+    const description = JSON.parse(readFileSync(path.join(context.modelDir, 'model.json'), 'utf8'));
     expect(description).toMatchObject({
       algorithm: 'kmeans',
       feature_dim: 4,
@@ -141,7 +139,7 @@ describe('k-means training (in-memory channels)', () => {
       metrics: { 'train:msd': trainMsd, 'test:msd': testMsd, 'test:ssd': testSsd },
     });
     expect(description.smkit_version).toMatch(/^\d+\.\d+\.\d+/);
-    const report = readFileSync(path.join(context.paths.outputData, 'report.html'), 'utf8');
+    const report = readFileSync(path.join(context.outputDataDir, 'report.html'), 'utf8');
     expect(report).toContain('Loss per epoch');
     expect((report.match(/<circle class="point"/g) ?? []).length).toBe(112);
   });
@@ -149,7 +147,7 @@ describe('k-means training (in-memory channels)', () => {
   it('MSD within 2% of sklearn KMeans(n_init=10) on iris (150 rows)', async () => {
     const iris = readLabelledCsv(path.join(IRIS, 'iris.csv'), 4);
     const job = await trainOn({ feature_dim: '4', k: '3' }, { train: iris });
-    const ours = await dataMsd(job.context.paths.model, iris.values, 4);
+    const ours = await dataMsd(job.context.modelDir, iris.values, 4);
     const theirs = sklearnMsd(iris.values, 4, 3);
     expect(ours / theirs).toBeLessThanOrEqual(1.02);
   });
@@ -160,7 +158,7 @@ describe('k-means training (in-memory channels)', () => {
       { feature_dim: '10', k: '8', mini_batch_size: '1000', epochs: '3', init_method: 'kmeans++' },
       { train: { values, dim: 10 } },
     );
-    const ours = await dataMsd(job.context.paths.model, values, 10);
+    const ours = await dataMsd(job.context.modelDir, values, 10);
     const theirs = sklearnMsd(values, 10, 8);
     expect(ours / theirs).toBeLessThanOrEqual(1.02);
     expect(job.lines.filter((l) => l.startsWith('#progress_metric'))).toEqual([
@@ -173,14 +171,14 @@ describe('k-means training (in-memory channels)', () => {
   it('model.onnx gives the predictor outputs (closest_cluster float, Euclidean distance)', async () => {
     const values = blobs(3000, 6, 5, 9);
     const job = await trainOn({ feature_dim: '6', k: '5' }, { train: { values, dim: 6 } });
-    const predictor = await kmeans.load(job.context.paths.model);
+    const predictor = await kmeans.load(job.context.modelDir);
     expect(predictor.jsonRootKey).toBe('predictions');
     expect(predictor.fields).toEqual([
       { name: 'closest_cluster', width: 1, scalar: true },
       { name: 'distance_to_cluster', width: 1, scalar: true },
     ]);
     const expected = await predictor.predict({ rows: 3000, dim: 6, values });
-    const session = await ort.InferenceSession.create(path.join(job.context.paths.model, 'model.onnx'));
+    const session = await ort.InferenceSession.create(path.join(job.context.modelDir, 'model.onnx'));
     const out = await session.run({ features: new ort.Tensor('float32', values, [3000, 6]) });
     expect(Array.from(out['closest_cluster']!.data as Float32Array)).toEqual(
       Array.from(expected.columns['closest_cluster']!),
@@ -208,12 +206,8 @@ describe('k-means on several hosts (ShardedByS3Key)', () => {
     );
     await Promise.all(jobs.map((job) => kmeans.train(job.context)));
     const [leader, worker] = jobs as [(typeof jobs)[0], (typeof jobs)[0]];
-    expect(readdirSync(leader.context.paths.model).sort()).toEqual([
-      'model.json',
-      'model.onnx',
-      'model_algo-1',
-    ]);
-    expect(existsSync(worker.context.paths.model) ? readdirSync(worker.context.paths.model) : []).toEqual([]);
+    expect(readdirSync(leader.context.modelDir).sort()).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
+    expect(existsSync(worker.context.modelDir) ? readdirSync(worker.context.modelDir) : []).toEqual([]);
     expect(
       leader.lines.some((l) => l.startsWith(`#quality_metric: host=${hosts[0]}, train msd <loss>=`)),
     ).toBe(true);
@@ -221,8 +215,8 @@ describe('k-means on several hosts (ShardedByS3Key)', () => {
     expect(worker.lines).toContain(`#progress_metric: host=${hosts[1]}, completed 100 % of epochs`);
 
     const single = await trainOn(hp, { train: { values, dim } });
-    const merged = await dataMsd(leader.context.paths.model, values, dim);
-    const alone = await dataMsd(single.context.paths.model, values, dim);
+    const merged = await dataMsd(leader.context.modelDir, values, dim);
+    const alone = await dataMsd(single.context.modelDir, values, dim);
     expect(merged / alone).toBeLessThanOrEqual(1.02);
   });
 });
@@ -269,6 +263,6 @@ describe('k-means bad input: clear InputError, no model written', () => {
       name: 'InputError',
       message: expect.stringContaining(message),
     });
-    expect(existsSync(job.context.paths.model) ? readdirSync(job.context.paths.model) : []).toEqual([]);
+    expect(existsSync(job.context.modelDir) ? readdirSync(job.context.modelDir) : []).toEqual([]);
   });
 });

@@ -2,9 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { SINGLE_HOST } from '../../src/contract/index.js';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
-import { createCluster } from '../../src/train/cluster.js';
 import { lowRankData, runSklearn } from '../../test/helpers/sklearn.js';
 import { arrayChannels, trainContext } from '../../test/support/train-context.js';
 import { PcaHyperparametersSchema } from './hyperparameters.js';
@@ -37,7 +35,7 @@ describe('PCA training job (in-memory channels)', () => {
       { ...HP, force_dense: 'True', _kvstore: 'dist_sync' },
       data,
     );
-    expect(modelFiles(context.paths.model)).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
+    expect(modelFiles(context.modelDir)).toEqual(['model.json', 'model.onnx', 'model_algo-1']);
     expect(existsSync(path.join(base, 'output/data/report.html'))).toBe(true);
 
     expect(lines).toContain('#progress_metric: host=algo-1, completed 100 % of epochs');
@@ -48,13 +46,13 @@ describe('PCA training job (in-memory channels)', () => {
     expect(json[0].Metrics['Total Records Seen']).toEqual({ sum: ROWS, count: 1, min: ROWS, max: ROWS });
     expect(json[0].Dimensions).toMatchObject({ Host: 'algo-1', Algorithm: 'PCA' });
 
-    const description = JSON.parse(readFileSync(path.join(context.paths.model, 'model.json'), 'utf8'));
+    const description = JSON.parse(readFileSync(path.join(context.modelDir, 'model.json'), 'utf8'));
     expect(description).toMatchObject({ algorithm: 'pca', feature_dim: DIM, num_components: 3 });
     expect(description.metrics.records).toBe(ROWS);
     expect(description.hyperparameters.extra_components).toBe(10);
 
     // The model file has SageMaker's named arrays and shapes, and re-encodes byte for byte.
-    const bytes = readFileSync(path.join(context.paths.model, 'model_algo-1'));
+    const bytes = readFileSync(path.join(context.modelDir, 'model_algo-1'));
     const model = decodeModelFile(bytes);
     expect(model.mean).toHaveLength(DIM);
     expect(model.s).toHaveLength(3);
@@ -65,7 +63,7 @@ describe('PCA training job (in-memory channels)', () => {
 
   test('predictions match scikit-learn transform (ascending columns) and model.onnx', async () => {
     const { context } = await trainOn(HP, data);
-    const predictor = await pca.load(context.paths.model);
+    const predictor = await pca.load(context.modelDir);
     expect(predictor.jsonRootKey).toBe('projections');
     expect(predictor.fields).toEqual([{ name: 'projection', width: 3, scalar: false }]);
     const rows = 20;
@@ -86,7 +84,7 @@ print(json.dumps(PCA(n_components=3, svd_solver='full').fit(X.astype(np.float64)
       }
     }
 
-    const session = await ort.InferenceSession.create(path.join(context.paths.model, 'model.onnx'));
+    const session = await ort.InferenceSession.create(path.join(context.modelDir, 'model.onnx'));
     const out = await session.run({ features: new ort.Tensor('float32', sample, [rows, DIM]) });
     const onnx = out['projection']!.data as Float32Array;
     expect(out['projection']!.dims).toEqual([rows, 3]);
@@ -96,13 +94,13 @@ print(json.dumps(PCA(n_components=3, svd_solver='full').fit(X.astype(np.float64)
 
   test('subtract_mean=false writes no mean; randomized mode and the stable alias train', async () => {
     const noMean = await trainOn({ ...HP, subtract_mean: 'False' }, data);
-    const model = decodeModelFile(readFileSync(path.join(noMean.context.paths.model, 'model_algo-1')));
+    const model = decodeModelFile(readFileSync(path.join(noMean.context.modelDir, 'model_algo-1')));
     expect(model.mean).toBeUndefined();
     const randomized = await trainOn({ ...HP, algorithm_mode: 'randomized', extra_components: '5' }, data);
-    const r = decodeModelFile(readFileSync(path.join(randomized.context.paths.model, 'model_algo-1')));
+    const r = decodeModelFile(readFileSync(path.join(randomized.context.modelDir, 'model_algo-1')));
     expect(r.s).toHaveLength(3);
     const stable = await trainOn({ ...HP, algorithm_mode: 'stable' }, data);
-    expect(existsSync(path.join(stable.context.paths.model, 'model_algo-1'))).toBe(true);
+    expect(existsSync(path.join(stable.context.modelDir, 'model_algo-1'))).toBe(true);
   });
 
   test("reads SageMaker's own model_algo-1 (float64, 1-D mean) and answers (x - mean) . v", async () => {
@@ -205,7 +203,7 @@ describe('PCA bad input: a clear error and no model', () => {
   ])('%s', async (_name, values, message) => {
     const job = trainContext(PcaHyperparametersSchema, HP, arrayChannels({ train: { values, dim: DIM } }));
     await expect(pca.train(job.context)).rejects.toThrow(message);
-    expect(modelFiles(job.context.paths.model)).toEqual([]);
+    expect(modelFiles(job.context.modelDir)).toEqual([]);
   });
 
   test('records of the wrong width', async () => {
@@ -238,24 +236,19 @@ describe('PCA on several hosts', () => {
     const bounds = [0, 400, 401, ROWS];
     const jobs = hosts.map((host, i) => {
       const shard = data.slice(bounds[i]! * DIM, bounds[i + 1]! * DIM);
-      const job = trainContext(
+      return trainContext(
         PcaHyperparametersSchema,
         HP,
         arrayChannels({ train: { values: shard, dim: DIM } }),
+        undefined,
+        { hosts, current: host },
       );
-      const resourceConfig = { ...SINGLE_HOST, current_host: host, hosts };
-      const context = {
-        ...job.context,
-        cluster: createCluster(resourceConfig),
-        metrics: { line: (text: string) => job.lines.push(text.replace(/host=[\d.]+/, `host=${host}`)) },
-      };
-      return { ...job, context };
     });
     await Promise.all(jobs.map((job) => pca.train(job.context)));
-    expect(modelFiles(jobs[1]!.context.paths.model)).toEqual([]);
-    expect(modelFiles(jobs[2]!.context.paths.model)).toEqual([]);
-    const merged = decodeModelFile(readFileSync(path.join(jobs[0]!.context.paths.model, 'model_algo-1')));
-    const reference = decodeModelFile(readFileSync(path.join(single.context.paths.model, 'model_algo-1')));
+    expect(modelFiles(jobs[1]!.context.modelDir)).toEqual([]);
+    expect(modelFiles(jobs[2]!.context.modelDir)).toEqual([]);
+    const merged = decodeModelFile(readFileSync(path.join(jobs[0]!.context.modelDir, 'model_algo-1')));
+    const reference = decodeModelFile(readFileSync(path.join(single.context.modelDir, 'model_algo-1')));
     for (let i = 0; i < reference.v.length; i++) expect(merged.v[i]!).toBeCloseTo(reference.v[i]!, 5);
     for (let i = 0; i < 3; i++) expect(merged.s[i]! / reference.s[i]!).toBeCloseTo(1, 5);
     for (let i = 0; i < DIM; i++) expect(merged.mean![i]!).toBeCloseTo(reference.mean![i]!, 4);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { algorithmNames, builtinAlgorithms, findAlgorithm } from '../../algorithms/index.js';
 import type { Env } from '../contract/index.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import {
@@ -22,7 +23,6 @@ const load = {
   report: () => import('../local/report.js'),
   train: () => import('../local/train-job.js'),
   invoke: () => import('../local/invoke.js'),
-  metrics: () => import('../local/metrics.js'),
   progress: () => import('./progress.js'),
 };
 
@@ -64,7 +64,9 @@ function registerTrain(local: Command, context: CliContext): void {
     .description(
       'run a training job locally as SageMaker runs it: /opt/ml per host, Pipe FIFOs, limits, artifacts',
     )
-    .addOption(new Option('--algorithm <name>', 'built-in algorithm').choices(['kmeans', 'pca']));
+    .addOption(
+      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
+    );
   addTrainingJobFlags(train)
     .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
     .option('--output <dir>', 'where model.tar.gz and output.tar.gz go', 'smkit-output')
@@ -79,7 +81,6 @@ function registerTrain(local: Command, context: CliContext): void {
           { hostAddress, hostNames },
           { describeTraining },
           { runLocalTraining },
-          { BUILTIN_METRIC_DEFINITIONS },
           { createStatusLine, renderTrainingProgress },
         ] = await Promise.all([
           load.docker(),
@@ -87,7 +88,6 @@ function registerTrain(local: Command, context: CliContext): void {
           load.tree(),
           load.report(),
           load.train(),
-          load.metrics(),
           load.progress(),
         ]);
         if (options.image) await checkDocker();
@@ -117,9 +117,8 @@ function registerTrain(local: Command, context: CliContext): void {
             outputDir: path.resolve(options.output),
             metricDefinitions: options.metricDefinitions
               ? parseMetricDefinitions(options.metricDefinitions)
-              : options.algorithm
-                ? BUILTIN_METRIC_DEFINITIONS
-                : [],
+              : // SageMaker applies a built-in's own MetricDefinitions when the job gives none.
+                (findAlgorithm(builtinAlgorithms, options.algorithm ?? '')?.metricDefinitions ?? []),
             launcher: options.image
               ? dockerLauncher(options.image, jobName, addresses)
               : subprocessLauncher(context.smkitCommand, context.env, process.getuid?.()),

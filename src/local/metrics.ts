@@ -1,20 +1,5 @@
 import type { MetricDefinition } from '../contract/job-spec.js';
 
-/**
- * The metrics SageMaker defines for its built-in k-means and PCA (over their log lines), applied when a
- * built-in runs without --metric-definitions. A metric whose line never appears is left out.
- */
-export const BUILTIN_METRIC_DEFINITIONS: readonly MetricDefinition[] = Object.freeze([
-  { Name: 'train:msd', Regex: '#quality_metric: host=\\S+, train msd <loss>=(\\S+)' },
-  { Name: 'test:msd', Regex: '#quality_metric: host=\\S+, test msd <loss>=(\\S+)' },
-  { Name: 'test:ssd', Regex: '#quality_metric: host=\\S+, test ssd <loss>=(\\S+)' },
-  { Name: 'train:progress', Regex: '#progress_metric: host=\\S+, completed (\\S+) %' },
-  {
-    Name: 'train:throughput',
-    Regex: '#throughput_metric: host=\\S+, train throughput=(\\S+) records/second',
-  },
-]);
-
 /** The values one metric took during a job. */
 export interface MetricSeries {
   readonly name: string;

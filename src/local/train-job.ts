@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { algorithmNames, builtinAlgorithms } from '../../algorithms/index.js';
 import { ENV } from '../contract/index.js';
 import { InputError } from '../util/errors.js';
 import { tarDirectories } from './archives.js';
@@ -18,12 +19,12 @@ import { MetricCollector, type MetricSeries } from './metrics.js';
 import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
 import { type FeedReport, feedPipeChannel, mkfifo } from './pipe-feeder.js';
 import { channelFifo } from '../contract/index.js';
-import { parseProgressMetricLine } from '../train/metric-lines.js';
+import { parseProgressMetricLine } from '../contract/metric-lines.js';
 
 /** What `smkit local train` runs: a built-in algorithm or a script-mode entry point. */
 export interface LocalTrainOptions {
   readonly jobName: string;
-  /** Built-in algorithm name (`kmeans`, `pca`); exclusive with `entryPoint`. */
+  /** Built-in algorithm name (one of `builtinAlgorithms`: `kmeans`, `pca`); exclusive with `entryPoint`. */
   readonly algorithm?: string;
   /** Script mode: the entry file, relative to `sourceDir` when that is given. */
   readonly entryPoint?: string;
@@ -104,7 +105,9 @@ function hyperparametersFor(options: LocalTrainOptions, baseDir: string): Record
 
 async function checkEntryPoint(options: LocalTrainOptions): Promise<void> {
   if (!options.algorithm === !options.entryPoint) {
-    throw new InputError('give either --algorithm kmeans|pca or --entry-point FILE');
+    throw new InputError(
+      `give either --algorithm ${algorithmNames(builtinAlgorithms).join('|')} or --entry-point FILE`,
+    );
   }
   if (!options.entryPoint) return;
   const file = options.sourceDir ? path.join(options.sourceDir, options.entryPoint) : options.entryPoint;

@@ -35,6 +35,11 @@ export type {
   WorkerLoad,
   WorkerLoader,
 } from './handler.js';
+export {
+  type BuiltinModelKindOptions,
+  builtinModelKind,
+  createBuiltinModelKind,
+} from './kinds/builtin/builtin.js';
 export { createPredictorHandler, type PredictorHandlerOptions } from './kinds/builtin/predictor.js';
 export { defaultModelKinds } from './kinds/index.js';
 export { detectModelKind, loadModel, type LoadContext, type ModelKind } from './kinds/kind.js';

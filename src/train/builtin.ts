@@ -1,9 +1,18 @@
 import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Algorithm, TrainContext } from '../../algorithms/types.js';
-import { isPlatformHyperparameter, isSmkitHyperparameter } from '../contract/index.js';
+import type { Algorithm, Channels } from '../../algorithms/types.js';
+import {
+  isPlatformHyperparameter,
+  isSmkitHyperparameter,
+  type SageMakerPaths,
+  type TrainingSettings,
+} from '../contract/index.js';
 import { InputError, SmkitError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { JobHosts } from './cluster.js';
+import { createTrainContext } from './context.js';
+import type { MetricsWriter } from './metrics.js';
 import { STOP_GRACE_SECONDS } from './stop.js';
 
 /**
@@ -43,10 +52,18 @@ export function parseAlgorithmHyperparameters<H>(algorithm: Algorithm<H>, raw: R
   throw new InputError(`invalid hyperparameters for ${algorithm.name}: ${problems.join('; ')}`);
 }
 
-/** Options of {@link runBuiltinAlgorithm}: the algorithm's context, with hyperparameters still as raw strings. */
-export interface RunBuiltinOptions extends Omit<TrainContext<unknown>, 'hyperparameters'> {
+/** Options of {@link runBuiltinAlgorithm}: the job as the runner read it, hyperparameters still raw strings. */
+export interface RunBuiltinOptions {
   readonly algorithm: Algorithm;
   readonly hyperparameters: Readonly<Record<string, string>>;
+  readonly paths: SageMakerPaths;
+  readonly settings: Pick<TrainingSettings, 'hostWaitSeconds'>;
+  readonly channels: Channels;
+  readonly cluster: JobHosts;
+  readonly metrics: MetricsWriter;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly checkpointDir: string;
   /** Seconds the algorithm has after SIGTERM before the run gives up on it (default 110 of 120). */
   readonly graceSeconds?: number;
 }
@@ -93,17 +110,18 @@ export async function runBuiltinAlgorithm(options: RunBuiltinOptions): Promise<v
   );
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'smkit-model-'));
   try {
-    const context: TrainContext<unknown> = {
+    const context = createTrainContext({
       hyperparameters,
-      paths: Object.freeze({ ...options.paths, model: scratch }),
-      settings: options.settings,
       channels: options.channels,
-      cluster: options.cluster,
+      hosts: options.cluster,
+      hostWaitSeconds: options.settings.hostWaitSeconds,
       metrics: options.metrics,
       log: log.child({ algorithm: algorithm.name }),
       signal: options.signal,
+      modelDir: scratch,
+      outputDataDir: options.paths.outputData,
       checkpointDir: options.checkpointDir,
-    };
+    });
     log.info({ algorithm: algorithm.name, hyperparameters }, 'training');
     await Promise.race([algorithm.train(context), stopDeadline(options.signal, options.graceSeconds)]);
     await moveEntries(scratch, options.paths.model);

@@ -1,10 +1,23 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from '../../algorithms/types.js';
 import type { ResourceConfig } from '../contract/index.js';
 import { SmkitError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+
+/** The hosts of a training job as the runner knows them; the leader is `hosts[0]`. */
+export interface JobHosts {
+  readonly current: string;
+  readonly hosts: readonly string[];
+  readonly leader: string;
+  readonly isLeader: boolean;
+  readonly resourceConfig: Readonly<ResourceConfig>;
+  /**
+   * Where to reach `host`: its IP from `SMKIT_HOST_ADDRESSES` when local mode set one (the names do not
+   * resolve there), else the name itself, resolved by DNS as on SageMaker.
+   */
+  address(host: string): string;
+}
 
 /**
  * The hosts of a job from resourceconfig.json; the leader is `hosts[0]`. `hostAddresses`
@@ -13,7 +26,7 @@ import type { Logger } from '../util/log.js';
 export function createCluster(
   resourceConfig: Readonly<ResourceConfig>,
   hostAddresses: Readonly<Record<string, string>> = {},
-): Cluster {
+): JobHosts {
   const leader = resourceConfig.hosts[0] ?? resourceConfig.current_host;
   return Object.freeze({
     current: resourceConfig.current_host,
@@ -39,7 +52,7 @@ export interface WaitForPeersOptions {
  * need no lookup. A single-host job returns at once. Fails with a message naming the hosts that never
  * resolved.
  */
-export async function waitForPeers(cluster: Cluster, options: WaitForPeersOptions): Promise<void> {
+export async function waitForPeers(cluster: JobHosts, options: WaitForPeersOptions): Promise<void> {
   let pending = cluster.hosts.filter((host) => host !== cluster.current && !isIP(cluster.address(host)));
   const deadline = Date.now() + options.waitSeconds * 1000;
   let delay = 100;

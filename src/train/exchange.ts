@@ -9,25 +9,13 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { TrainContext } from '../../algorithms/types.js';
+import type { SummaryCodec, WireSummary } from '../../algorithms/types.js';
 import { send } from '../io/http-client.js';
 import { readBody } from '../io/http-body.js';
 import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
-/** A summary as it travels: JSON metadata plus named float64 arrays. */
-export interface WireSummary {
-  /** Small JSON-serializable facts (counts, flags). */
-  readonly meta: unknown;
-  readonly arrays: Readonly<Record<string, Float64Array>>;
-}
-
-/** Converts an algorithm's summary type to and from its wire form. */
-export interface SummaryCodec<S> {
-  encode(summary: S): WireSummary;
-  /** Rebuilds a summary from the wire; throws InputError naming `host` when it does not fit. */
-  decode(wire: WireSummary, host: string): S;
-}
+export type { SummaryCodec, WireSummary } from '../../algorithms/types.js';
 
 /** Where the hosts are and how long to wait for them. */
 export interface ExchangeOptions {
@@ -46,26 +34,6 @@ export interface ExchangeOptions {
   readonly listenAddress?: string;
   readonly signal?: AbortSignal;
   readonly log?: Logger;
-}
-
-/**
- * The exchange options of a training job: its hosts, where to reach them (`SMKIT_HOST_ADDRESSES` in
- * local mode, else their names), `SMKIT_HOST_WAIT_SECONDS` as the timeout, and the job's stop signal.
- */
-export function clusterExchangeOptions(
-  context: Pick<TrainContext<unknown>, 'cluster' | 'settings' | 'signal' | 'log'>,
-  tag: string,
-): ExchangeOptions {
-  const { cluster } = context;
-  return {
-    hosts: cluster.hosts,
-    current: cluster.current,
-    tag,
-    timeoutMs: context.settings.hostWaitSeconds * 1000,
-    address: cluster.address,
-    signal: context.signal,
-    log: context.log,
-  };
 }
 
 /** The default port of the leader's exchange server. */

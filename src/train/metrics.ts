@@ -1,5 +1,16 @@
 import { writeSync } from 'node:fs';
-import type { MetricsWriter } from '../../algorithms/types.js';
+import type { Metrics } from '../../algorithms/types.js';
+import {
+  metricsJsonLine,
+  progressMetricLine,
+  qualityMetricLine,
+  throughputMetricLine,
+} from '../contract/metric-lines.js';
+
+/** Writes one metric line. */
+export interface MetricsWriter {
+  line(text: string): void;
+}
 
 /**
  * A MetricsWriter that writes each line synchronously to a file descriptor (stdout by default), so
@@ -19,5 +30,17 @@ export function createMetricsWriter(fd = 1): MetricsWriter {
         }
       }
     },
+  };
+}
+
+/** An algorithm's typed metric methods for `host`, writing through `writer`. */
+export function createMetrics(host: string, writer: MetricsWriter): Metrics {
+  return {
+    quality: (channel, metric, value) => writer.line(qualityMetricLine(host, channel, metric, value)),
+    progress: (percent) => writer.line(progressMetricLine(host, percent)),
+    throughput: (channel, recordsPerSecond) =>
+      writer.line(throughputMetricLine(host, channel, recordsPerSecond)),
+    record: (record) => writer.line(metricsJsonLine(record)),
+    line: (text) => writer.line(text),
   };
 }

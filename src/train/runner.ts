@@ -1,5 +1,6 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
-import { algorithmNames, findAlgorithm } from '../../algorithms/index.js';
+import { algorithmNames, builtinAlgorithms, findAlgorithm } from '../../algorithms/index.js';
+import type { Algorithm } from '../../algorithms/types.js';
 import {
   DEFAULT_BASE_DIR,
   decodeHyperparameters,
@@ -32,6 +33,8 @@ export interface RunTrainingJobOptions {
   /** Settings read from `env`; read here when absent so that bad values also end in output/failure. */
   readonly settings?: TrainingSettings;
   readonly log?: Logger;
+  /** The algorithms `smkit_algorithm` / `SMKIT_ALGORITHM` may name (default: the built-ins). */
+  readonly algorithms?: readonly Algorithm[];
 }
 
 /** What a job runs: a user script or a built-in algorithm. */
@@ -56,6 +59,7 @@ function stringParameter(
 export function chooseJobKind(
   hyperparameters: Readonly<Record<string, HyperparameterValue>>,
   settings: TrainingSettings,
+  algorithms: readonly Algorithm[] = builtinAlgorithms,
 ): TrainingJobKind {
   const program = stringParameter(hyperparameters, SCRIPT_MODE_KEYS.program) ?? settings.program;
   if (program) {
@@ -67,7 +71,7 @@ export function chooseJobKind(
   }
   const algorithm = stringParameter(hyperparameters, 'smkit_algorithm') ?? settings.algorithm;
   if (algorithm) return { kind: 'builtin', algorithm };
-  const names = algorithmNames();
+  const names = algorithmNames(algorithms);
   throw new InputError(
     'nothing to train: set the hyperparameter smkit_algorithm (or the image env SMKIT_ALGORITHM) to a ' +
       `built-in algorithm (${names.length ? names.join(', ') : 'none registered'}), or run your own ` +
@@ -129,7 +133,7 @@ function splitHyperparameters(decoded: Readonly<Record<string, HyperparameterVal
  * code wrote one) and a non-zero exit code, which is returned.
  */
 export async function runTrainingJob(options: RunTrainingJobOptions): Promise<number> {
-  const { env } = options;
+  const { env, algorithms = builtinAlgorithms } = options;
   const paths = resolvePaths(options.settings?.baseDir ?? env[ENV.baseDir] ?? DEFAULT_BASE_DIR);
   let log = options.log ?? createLogger(options.settings?.logLevel ?? 20);
   const stop = listenForStop(log);
@@ -149,10 +153,10 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
     await requireConfigDir(paths);
     const config = await readTrainingConfig(paths);
     const decoded = decodeHyperparameters(config.hyperparameters);
-    const job = chooseJobKind(decoded, settings);
-    const algorithm = job.kind === 'builtin' ? await findAlgorithm(job.algorithm) : undefined;
+    const job = chooseJobKind(decoded, settings, algorithms);
+    const algorithm = job.kind === 'builtin' ? findAlgorithm(algorithms, job.algorithm) : undefined;
     if (job.kind === 'builtin' && !algorithm) {
-      const names = algorithmNames();
+      const names = algorithmNames(algorithms);
       throw new InputError(
         `unknown algorithm '${job.algorithm}' (smkit_algorithm / ${ENV.algorithm}); built-in algorithms: ` +
           `${names.length ? names.join(', ') : 'none registered'}`,

@@ -1,5 +1,5 @@
+import type { JobHosts } from './cluster.js';
 import path from 'node:path';
-import type { Cluster } from '../../algorithms/types.js';
 import {
   channelDir,
   type HyperparameterValue,
@@ -21,7 +21,7 @@ export const SCRIPT_MODE_KEYS = Object.freeze({
 export interface ScriptEnvironmentOptions {
   readonly paths: SageMakerPaths;
   readonly config: TrainingConfig;
-  readonly cluster: Cluster;
+  readonly cluster: JobHosts;
   /** Decoded hyperparameters the script sees (platform, `sagemaker_*` and `smkit_*` keys removed). */
   readonly hyperparameters: Readonly<Record<string, HyperparameterValue>>;
   /** `sagemaker_*` keys smkit does not know, as the reference's `additional_framework_parameters`. */

@@ -6,12 +6,15 @@ import type { z } from 'zod';
 import type { Channels, TrainContext } from '../../algorithms/types.js';
 import {
   type ChannelConfig,
+  type InputDataConfig,
   SINGLE_HOST,
   readTrainingSettings,
   resolvePaths,
 } from '../../src/contract/index.js';
 import type { RecordBatch } from '../../src/io/records.js';
+import { createChannels } from '../../src/train/channels.js';
 import { createCluster } from '../../src/train/cluster.js';
+import { createTrainContext } from '../../src/train/context.js';
 
 /** Test helpers: CSV tables, in-memory channels and a training context rooted in a temp dir. */
 
@@ -81,20 +84,31 @@ export function trainContext<H>(
 ): { context: TrainContext<H>; lines: string[]; base: string } {
   const lines: string[] = [];
   const paths = resolvePaths(base);
-  const context: TrainContext<H> = {
+  const context = createTrainContext<H>({
     hyperparameters: schema.parse(hyperparameters),
-    paths,
-    settings: readTrainingSettings({}),
     channels,
-    cluster: createCluster(
+    hosts: createCluster(
       hosts === SINGLE_HOST_NAMES
         ? SINGLE_HOST
         : { current_host: hosts.current, hosts: hosts.hosts, network_interface_name: 'eth0' },
     ),
+    hostWaitSeconds: readTrainingSettings({}).hostWaitSeconds,
     metrics: { line: (text) => lines.push(text) },
     log: pino({ level: 'silent' }),
     signal: new AbortController().signal,
+    modelDir: paths.model,
+    outputDataDir: paths.outputData,
     checkpointDir: paths.checkpoints,
-  };
+  });
   return { context, lines, base };
+}
+
+/** The channels of a job tree rooted at `base`, read from its input/data files as the runner reads them. */
+export function fileChannels(base: string, inputDataConfig: InputDataConfig): Channels {
+  return createChannels({
+    paths: resolvePaths(base),
+    inputDataConfig,
+    settings: readTrainingSettings({}),
+    log: pino({ level: 'silent' }),
+  });
 }

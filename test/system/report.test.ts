@@ -104,7 +104,7 @@ describe('training report in headless Chromium', () => {
       arrayChannels({ train: { values: lowRankData(3000, 12, 6, 0.5, 9), dim: 12 } }),
     );
     await pca.train(job.context);
-    const file = path.join(job.context.paths.outputData, 'report.html');
+    const file = path.join(job.context.outputDataDir, 'report.html');
     expect(readFileSync(file, 'utf8')).toContain('Explained variance');
     const rendered = await render(file);
     expect(rendered.svgs).toBe(2);
@@ -123,7 +123,7 @@ describe('training report in headless Chromium', () => {
       arrayChannels({ train: { values: iris.values, dim: iris.dim } }),
     );
     await kmeans.train(job.context);
-    const file = path.join(job.context.paths.outputData, 'report.html');
+    const file = path.join(job.context.outputDataDir, 'report.html');
     const html = readFileSync(file, 'utf8');
     expect(html).toContain('Loss per epoch');
     expect(html).toContain('Cluster sizes');

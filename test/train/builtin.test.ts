@@ -1,9 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import type { SageMakerPaths } from '../../src/contract/index.js';
 import { algorithmHyperparameters } from '../../src/train/builtin.js';
-import './fixtures/test-algorithms.js';
+import { testAlgorithms } from './fixtures/test-algorithms.js';
 import { createJobTree, readFailure, runJob, startSmkitTrain, waitForFile } from './job-tree.js';
+
+/** Runs a job in this process with the test algorithms next to the built-ins. */
+const runTestJob = (paths: SageMakerPaths, env: Record<string, string> = {}) =>
+  runJob(paths, env, testAlgorithms);
 
 describe('built-in algorithms', { timeout: 120_000 }, () => {
   test('train with hyperparameters stripped of platform keys; the model lands in the model dir', async () => {
@@ -15,7 +20,7 @@ describe('built-in algorithms', { timeout: 120_000 }, () => {
         sagemaker_estimator_class_name: 'KMeans',
       },
     });
-    expect(await runJob(paths)).toBe(0);
+    expect(await runTestJob(paths)).toBe(0);
     expect((await readdir(paths.model)).sort()).toEqual(['model.json', 'partial', 'sub']);
     expect(JSON.parse(await readFile(path.join(paths.model, 'model.json'), 'utf8'))).toEqual({
       k: 3,
@@ -27,7 +32,7 @@ describe('built-in algorithms', { timeout: 120_000 }, () => {
 
   test('SMKIT_ALGORITHM baked into the image makes SageMaker hyperparameters alone a drop-in job', async () => {
     const paths = await createJobTree({ hyperparameters: { k: '2' } });
-    expect(await runJob(paths, { SMKIT_ALGORITHM: 'test-echo' })).toBe(0);
+    expect(await runTestJob(paths, { SMKIT_ALGORITHM: 'test-echo' })).toBe(0);
     expect(await readFile(path.join(paths.model, 'model.json'), 'utf8')).toBe('{"k":2,"fail":"none"}');
   });
 
@@ -35,18 +40,33 @@ describe('built-in algorithms', { timeout: 120_000 }, () => {
     const paths = await createJobTree({
       hyperparameters: { smkit_algorithm: 'test-echo', k: 'three', extra: '1' },
     });
-    expect(await runJob(paths)).toBe(1);
+    expect(await runTestJob(paths)).toBe(1);
     expect(await readFailure(paths)).toBe(
       "invalid hyperparameters for test-echo: hyperparameter 'k': k must be an integer >= 1 (got 'three'); unknown hyperparameter(s) extra\n",
     );
     expect(await readdir(paths.model)).toEqual([]);
   });
 
+  test("a built-in's hyperparameter message names the value once (issue 13: PCA said (got '0') twice)", async () => {
+    const paths = await createJobTree({
+      hyperparameters: {
+        smkit_algorithm: 'pca',
+        feature_dim: '0',
+        mini_batch_size: '10',
+        num_components: '1',
+      },
+    });
+    expect(await runTestJob(paths)).toBe(1);
+    expect(await readFailure(paths)).toBe(
+      "invalid hyperparameters for pca: feature_dim must be an integer >= 1 (got '0')\n",
+    );
+  });
+
   test('an InputError becomes the failure text as it is; the partial model is discarded', async () => {
     const paths = await createJobTree({
       hyperparameters: { smkit_algorithm: 'test-echo', k: '3', fail: 'input' },
     });
-    expect(await runJob(paths)).toBe(1);
+    expect(await runTestJob(paths)).toBe(1);
     expect(await readFailure(paths)).toBe('train/data.csv line 3: expected 4 columns, got 3\n');
     expect(await readdir(paths.model)).toEqual([]);
   });
@@ -55,7 +75,7 @@ describe('built-in algorithms', { timeout: 120_000 }, () => {
     const paths = await createJobTree({
       hyperparameters: { smkit_algorithm: 'test-echo', k: '3', fail: 'crash' },
     });
-    expect(await runJob(paths)).toBe(1);
+    expect(await runTestJob(paths)).toBe(1);
     const failure = (await readFailure(paths))!;
     expect(failure).toMatch(/^Unexpected error: TypeError: cannot read properties of undefined\n\s+at /);
     expect(await readdir(paths.model)).toEqual([]);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import type { Algorithm } from '../../algorithms/types.js';
 import { resolvePaths, type SageMakerPaths } from '../../src/contract/index.js';
 import { runTrainingJob } from '../../src/train/runner.js';
 
@@ -115,9 +116,14 @@ export async function waitForFile(file: string, timeoutMs = 90_000): Promise<voi
  * Runs a job in this process (user scripts still run as real child processes): faster than starting
  * the CLI, for tests that do not need signals or smkit's own stdout.
  */
-export function runJob(paths: SageMakerPaths, env: Record<string, string> = {}): Promise<number> {
+export function runJob(
+  paths: SageMakerPaths,
+  env: Record<string, string> = {},
+  algorithms?: readonly Algorithm[],
+): Promise<number> {
   return runTrainingJob({
     env: { ...process.env, SAGEMAKER_BASE_DIR: paths.base, ...env },
     log: pino({ level: 'silent' }),
+    ...(algorithms ? { algorithms } : {}),
   });
 }

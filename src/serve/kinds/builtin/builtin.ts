@@ -1,69 +1,110 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import '../../../../algorithms/index.js';
-import { findAlgorithm } from '../../../../algorithms/registry.js';
-import { decodeNDArrayList } from '../../../io/mxnet-ndarray.js';
+import { BUILTIN_MODEL_FILE, readBuiltinArrays } from '../../../../algorithms/builtin-model.js';
+import { builtinAlgorithms, findAlgorithm } from '../../../../algorithms/index.js';
+import type { Algorithm } from '../../../../algorithms/types.js';
 import { InputError } from '../../../util/errors.js';
+import type { ModelHandler, WorkerLoader } from '../../handler.js';
 import { exists, type ModelKind } from '../kind.js';
-import type { ModelHandler } from '../../handler.js';
 import { createPredictorHandler } from './predictor.js';
 
-/** The artifact SageMaker's built-in algorithms (and smkit's) write. */
-export const BUILTIN_MODEL_FILE = 'model_algo-1';
+export { BUILTIN_MODEL_FILE } from '../../../../algorithms/builtin-model.js';
 
-/**
- * SageMaker's own JSON Lines answers list k-means fields distance first
- * (`{"distance_to_cluster": 23.4, "closest_cluster": 0.0}`), unlike its JSON answers.
- */
-const FIELD_ORDER: Record<string, Record<string, readonly string[]>> = {
-  kmeans: { 'application/jsonlines': ['distance_to_cluster', 'closest_cluster'] },
-};
-
-/**
- * Which built-in algorithm wrote a model directory: `model.json` `{"algorithm": "kmeans"}` when present;
- * otherwise the NDArray list itself: named `mean`/`s`/`v` arrays are PCA, one unnamed 2-D array is k-means.
- */
-export async function identifyBuiltinModel(modelDir: string): Promise<string> {
+/** The algorithm smkit's `model.json` names (`{"algorithm": "kmeans"}`), if there is one. */
+async function namedAlgorithm(modelDir: string): Promise<string | undefined> {
   const meta = path.join(modelDir, 'model.json');
-  if (await exists(meta)) {
-    try {
-      const algorithm = (JSON.parse(await readFile(meta, 'utf8')) as { algorithm?: unknown }).algorithm;
-      if (typeof algorithm === 'string') return algorithm;
-    } catch {
-      // Not smkit's metadata (e.g. a TF.js model next to it): identify by the arrays.
-    }
+  if (!(await exists(meta))) return undefined;
+  try {
+    const algorithm = (JSON.parse(await readFile(meta, 'utf8')) as { algorithm?: unknown }).algorithm;
+    return typeof algorithm === 'string' ? algorithm : undefined;
+  } catch {
+    // Not smkit's metadata (e.g. a TF.js model next to it): let the algorithms recognise the files.
+    return undefined;
   }
-  const file = path.join(modelDir, BUILTIN_MODEL_FILE);
-  const list = decodeNDArrayList(await readFile(file), file);
-  const names = new Set(list.names);
-  if (names.has('v') && names.has('s')) return 'pca';
-  if (list.arrays.length === 1 && list.arrays[0]!.shape.length === 2 && list.names.length <= 1)
-    return 'kmeans';
+}
+
+/** What the directory holds, for the message when no algorithm recognises it. */
+async function describeContents(modelDir: string, algorithms: readonly Algorithm[]): Promise<string> {
+  const list = await readBuiltinArrays(modelDir).catch(() => undefined);
+  if (list) {
+    const named = list.names.length ? ` named ${list.names.join(', ')}` : '';
+    return `${path.join(modelDir, BUILTIN_MODEL_FILE)}: cannot tell which built-in algorithm wrote it (${list.arrays.length} arrays${named})`;
+  }
+  const files = [...new Set(algorithms.flatMap((algorithm) => algorithm.model.files))];
+  return `${modelDir}: cannot tell which built-in algorithm wrote ${files.join(' or ')}`;
+}
+
+/**
+ * Which of `algorithms` wrote a model directory: the one `model.json` `{"algorithm": "kmeans"}` names
+ * when present; otherwise the first whose `model.recognize` says yes (SageMaker's own k-means and PCA
+ * are told apart by their NDArray lists).
+ */
+export async function identifyBuiltinModel(
+  modelDir: string,
+  algorithms: readonly Algorithm[] = builtinAlgorithms,
+): Promise<string> {
+  const named = await namedAlgorithm(modelDir);
+  if (named !== undefined) return named;
+  for (const algorithm of algorithms) {
+    if (await algorithm.model.recognize(modelDir)) return algorithm.name;
+  }
   throw new InputError(
-    `${file}: cannot tell which built-in algorithm wrote it (${list.arrays.length} arrays` +
-      `${list.names.length ? ` named ${list.names.join(', ')}` : ''}); expected one unnamed (k, feature_dim) ` +
-      'array (k-means) or arrays named mean, s, v (PCA)',
+    `${await describeContents(modelDir, algorithms)}; expected ${algorithms.map((a) => a.model.expects).join(' or ')}`,
   );
 }
 
-/** Loads a built-in algorithm's model through the algorithm registry. */
-export async function loadBuiltinModel(modelDir: string): Promise<ModelHandler> {
-  const name = await identifyBuiltinModel(modelDir);
-  const algorithm = await findAlgorithm(name);
+/** Loads the model an algorithm of `algorithms` wrote into `modelDir`, served with every codec. */
+export async function loadBuiltinModel(
+  modelDir: string,
+  algorithms: readonly Algorithm[] = builtinAlgorithms,
+): Promise<ModelHandler> {
+  const name = await identifyBuiltinModel(modelDir, algorithms);
+  const algorithm = findAlgorithm(algorithms, name);
   if (!algorithm) {
     throw new InputError(
       `${modelDir} holds a ${name} model, but this smkit has no built-in ${name} algorithm`,
     );
   }
   const predictor = await algorithm.load(modelDir);
-  return createPredictorHandler(name, predictor, { fieldOrder: FIELD_ORDER[name] ?? {} });
+  return createPredictorHandler(name, predictor, { fieldOrder: algorithm.responseFieldOrder ?? {} });
+}
+
+/** Options of `createBuiltinModelKind`. */
+export interface BuiltinModelKindOptions {
+  /**
+   * How pool worker threads load the same model: a module exporting a `(modelDir) => ModelHandler`
+   * that knows your algorithm list. The default list has one; a list of your own has none unless given
+   * here, so its large requests are served on the HTTP thread rather than by a different model.
+   */
+  readonly worker?: WorkerLoader;
+}
+
+/**
+ * The model kind for directories that `algorithms` write (default: the built-in k-means and PCA,
+ * `model_algo-1`). Pass your own list to serve a model of an algorithm of your own.
+ * @example loadServingModel(dir, { kinds: [createBuiltinModelKind([...builtinAlgorithms, myAlgorithm])] })
+ */
+export function createBuiltinModelKind(
+  algorithms: readonly Algorithm[] = builtinAlgorithms,
+  options: BuiltinModelKindOptions = {},
+): ModelKind {
+  const files = [...new Set(algorithms.flatMap((algorithm) => algorithm.model.files))];
+  const worker =
+    options.worker ??
+    (algorithms === builtinAlgorithms
+      ? { module: import.meta.url, exportName: 'loadBuiltinModel' }
+      : undefined);
+  return {
+    name: 'builtin',
+    marker: files.join(', '),
+    ...(worker ? { worker } : {}),
+    detect: async (modelDir) => {
+      for (const file of files) if (await exists(path.join(modelDir, file))) return true;
+      return false;
+    },
+    load: (modelDir) => loadBuiltinModel(modelDir, algorithms),
+  };
 }
 
 /** The model kind for `model_algo-1` (SageMaker's or smkit's built-in k-means and PCA). */
-export const builtinModelKind: ModelKind = {
-  name: 'builtin',
-  marker: BUILTIN_MODEL_FILE,
-  worker: { module: import.meta.url, exportName: 'loadBuiltinModel' },
-  detect: (modelDir) => exists(path.join(modelDir, BUILTIN_MODEL_FILE)),
-  load: (modelDir) => loadBuiltinModel(modelDir),
-};
+export const builtinModelKind: ModelKind = createBuiltinModelKind();

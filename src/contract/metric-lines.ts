@@ -1,3 +1,5 @@
+import type { MetricDefinition } from './job-spec.js';
+
 /**
  * SageMaker's built-in algorithm log lines, byte for byte, so users' MetricDefinitions regexes
  * (`test msd <loss>=(\S+)`, `completed (\S+) %`) and tuning jobs work unchanged.
@@ -60,4 +62,31 @@ export function metricsJsonLine(record: MetricsRecord): string {
     Dimensions: record.dimensions,
     Metrics: metrics,
   })}`;
+}
+
+export type { MetricDefinition } from './job-spec.js';
+
+/**
+ * The definition that reads {@link qualityMetricLine}'s value back, named `<channel>:<metric>` as
+ * SageMaker names the built-ins' metrics.
+ * @example qualityMetricDefinition('test', 'msd') // { Name: 'test:msd', Regex: '#quality_metric: host=\\S+, test msd <loss>=(\\S+)' }
+ */
+export function qualityMetricDefinition(channel: string, metric: string): MetricDefinition {
+  return {
+    Name: `${channel}:${metric}`,
+    Regex: `#quality_metric: host=\\S+, ${channel} ${metric} <loss>=(\\S+)`,
+  };
+}
+
+/** The definition that reads {@link progressMetricLine}'s percentage back (`train:progress`). */
+export function progressMetricDefinition(): MetricDefinition {
+  return { Name: 'train:progress', Regex: '#progress_metric: host=\\S+, completed (\\S+) %' };
+}
+
+/** The definition that reads {@link throughputMetricLine}'s records/second back (`<channel>:throughput`). */
+export function throughputMetricDefinition(channel: string): MetricDefinition {
+  return {
+    Name: `${channel}:throughput`,
+    Regex: `#throughput_metric: host=\\S+, ${channel} throughput=(\\S+) records/second`,
+  };
 }
