@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { SINGLE_HOST } from '../../src/contract/index.js';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { createCluster } from '../../src/train/cluster.js';
-import { lowRankData, runSklearn } from '../../test/helpers/sklearn.js';
+import { lowRankData, sklearnReference } from '../../test/helpers/sklearn.js';
 import { arrayChannels, trainContext } from '../../test/support/train-context.js';
 import { PcaHyperparametersSchema } from './hyperparameters.js';
 import { pca } from './index.js';
@@ -72,7 +72,8 @@ describe('PCA training job (in-memory channels)', () => {
     const sample = data.slice(0, rows * DIM);
     const ours = (await predictor.predict({ rows, dim: DIM, values: sample })).columns['projection']!;
 
-    const theirs = runSklearn<number[][]>(
+    const theirs = sklearnReference<number[][]>(
+      'pca-transform',
       data,
       ROWS,
       DIM,
