@@ -78,6 +78,34 @@ async function hostDescription(): Promise<string> {
 }
 
 /**
+ * Runs `docker ARGS` until it exits, {@link PROBE_TIMEOUT_S} pass, or qemu reports a crash on stderr
+ * ("qemu: uncaught target signal"): after that the emulated process hangs instead of exiting, so
+ * waiting for it would only cost the timeout. Code 124 means it was stopped (timeout or crash);
+ * the caller removes the container.
+ */
+function probeRun(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const stop = () => child.kill('SIGKILL');
+    const timer = setTimeout(stop, PROBE_TIMEOUT_S * 1000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/^qemu: uncaught target signal/m.test(stderr)) stop();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 124, stdout, stderr });
+    });
+  });
+}
+
+/**
  * Why qemu cannot run the arm64 image's node with its native onnxruntime binding on this host, or
  * undefined when it can: runs {@link PROBE_SCRIPT} in the image under qemu; its exit code, within
  * {@link PROBE_TIMEOUT_S}, and the labels it prints decide.
@@ -88,10 +116,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
   await writeFile(path.join(probe, 'model.onnx'), buildAssignmentModel());
   const name = `smkit-arm64-probe-${process.pid}`;
   const started = Date.now();
-  const result = await run('timeout', [
-    '--kill-after=10',
-    String(PROBE_TIMEOUT_S),
-    'docker',
+  const result = await probeRun([
     'run',
     '--rm',
     '--name',
@@ -120,7 +145,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
   if (result.code === 0 && result.stdout.trim() === '[1,2]') return undefined;
   const exit =
     result.code === 124
-      ? `did not finish within ${PROBE_TIMEOUT_S} s`
+      ? `was stopped (crashed under qemu, or did not finish within ${PROBE_TIMEOUT_S} s)`
       : `exited with ${result.code}${result.code === 139 ? ' (SIGSEGV)' : ''}`;
   const lines = `${result.stderr}\n${result.stdout}`.split('\n').filter((line) => line.trim());
   const said = lines.find((line) => line.startsWith('qemu:')) ?? lines.at(-1) ?? 'nothing';
