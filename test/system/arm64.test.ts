@@ -9,9 +9,12 @@
  *
  * Whether qemu runs arm64 onnxruntime depends on the host CPU: on AMD EPYC hosts every serving worker
  * died with "qemu: uncaught target signal 11" right after loading the model, on Intel hosts it served.
- * So the emulated serve runs only where a probe (the image's node loading the binding and running the
- * k-means session serving creates) exits 0 here; elsewhere it is skipped with the probe's answer, and
- * scripts/ci-summary.mjs lists it. The checks that emulate nothing always run.
+ * The cause: qemu-user (7.2) gives the arm64 guest the host's x86 /proc/cpuinfo, which onnxruntime's
+ * cpuinfo library parses as an ARM one; the AMD host's text crashed it. With an arm64 /proc/cpuinfo
+ * (what a Graviton2 shows) bind-mounted, the same image serves on the AMD host too, so the emulated
+ * containers get one. The emulated serve still runs only where a probe (the image's node loading the
+ * binding and running the k-means session serving creates) exits 0; elsewhere it is skipped with the
+ * probe's answer, and scripts/ci-summary.mjs lists it. The checks that emulate nothing always run.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -68,6 +71,18 @@ const ort = require('onnxruntime-node');
   console.error(error);
   process.exit(1);
 });`;
+
+/**
+ * `docker run` options that bind-mount an arm64 /proc/cpuinfo (Neoverse N1 cores, as a Graviton2 shows,
+ * one per host CPU) over the host's x86 one that qemu-user would show the guest.
+ */
+async function arm64CpuinfoMount(): Promise<string[]> {
+  const file = path.join(work, 'cpuinfo-arm64');
+  const core = (n: number) =>
+    `processor\t: ${n}\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n`;
+  await writeFile(file, Array.from({ length: os.availableParallelism() }, (_, n) => core(n)).join(''));
+  return ['-v', `${file}:/proc/cpuinfo:ro`];
+}
 
 /** The host's CPU model and the qemu that runs arm64 programs, for the skip message. */
 async function hostDescription(): Promise<string> {
@@ -129,6 +144,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
     'none',
     '-v',
     `${probe}:/probe:ro`,
+    ...(await arm64CpuinfoMount()),
     '-w',
     '/opt/smkit',
     '--entrypoint',
@@ -149,7 +165,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
       : `exited with ${result.code}${result.code === 139 ? ' (SIGSEGV)' : ''}`;
   const lines = `${result.stderr}\n${result.stdout}`.split('\n').filter((line) => line.trim());
   const said = lines.find((line) => line.startsWith('qemu:')) ?? lines.at(-1) ?? 'nothing';
-  return `qemu cannot run this image's arm64 node with its onnxruntime binding on this host (${await hostDescription()}): the probe (load the binding, create the k-means session, assign two points) ${exit}, saying "${said}"`;
+  return `qemu cannot run this image's arm64 node with its onnxruntime binding on this host (${await hostDescription()}), even with an arm64 /proc/cpuinfo: the probe (load the binding, create the k-means session, assign two points) ${exit}, saying "${said}"`;
 }
 
 let skipReason: string | undefined;
@@ -257,6 +273,7 @@ describe('docker build --platform linux/arm64 (cross build, no emulated npm)', (
         `${model}:/opt/ml/model:ro`,
         '-e',
         `SAGEMAKER_BIND_TO_PORT=${port}`,
+        ...(await arm64CpuinfoMount()),
       ],
       ['serve'],
       SMKIT_ARM64_IMAGE,
