@@ -88,7 +88,11 @@ async function arm64CpuinfoMount(): Promise<string[]> {
 async function hostDescription(): Promise<string> {
   const entry = await readFile('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').catch(() => '');
   const interpreter = /^interpreter (.+)$/m.exec(entry)?.[1];
-  const version = interpreter ? (await run(interpreter, ['--version'])).stdout.split('\n')[0]?.trim() : '';
+  // Debian registers a wrapper (aarch64-binfmt-P) that prints no version; qemu-aarch64-static does.
+  const versionOf = async (command: string) =>
+    (await run(command, ['--version']).catch(() => ({ stdout: '' }))).stdout.split('\n')[0]?.trim();
+  const version =
+    (await versionOf('qemu-aarch64-static')) || (interpreter ? await versionOf(interpreter) : '');
   return `${version || 'qemu'} on ${os.cpus()[0]?.model ?? 'an unknown CPU'}`;
 }
 
