@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
+import { pythonReference } from '../../test/helpers/python-reference.js';
 import {
   arrayChannels,
   fileChannels,
@@ -17,7 +17,6 @@ import { KMeansHyperparametersSchema } from './hyperparameters.js';
 import { createRandom } from './math/random.js';
 
 const IRIS = fileURLToPath(new URL('../../examples/data/iris', import.meta.url));
-const PYTHON = '/usr/bin/python3';
 
 async function trainOn(
   hyperparameters: Record<string, string>,
@@ -37,11 +36,8 @@ async function dataMsd(modelDir: string, values: Float32Array, dim: number): Pro
   return sum / rows;
 }
 
-/** sklearn KMeans(n_init=10) MSD (inertia / n) on a float32 matrix. */
-function sklearnMsd(values: Float32Array, dim: number, k: number): number {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmeans-sk-'));
-  const file = path.join(dir, 'x.f32');
-  writeFileSync(file, values);
+/** sklearn KMeans(n_init=10) MSD (inertia / n) on a float32 matrix (the committed record `name`). */
+function sklearnMsd(name: string, values: Float32Array, dim: number, k: number): number {
   const script = [
     'import sys, numpy as np',
     'from sklearn.cluster import KMeans',
@@ -49,7 +45,8 @@ function sklearnMsd(values: Float32Array, dim: number, k: number): number {
     `km = KMeans(n_clusters=${k}, n_init=10, random_state=0).fit(X)`,
     'print(km.inertia_ / len(X))',
   ].join('\n');
-  return Number(execFileSync(PYTHON, ['-c', script, file], { encoding: 'utf8' }).trim());
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return Number(pythonReference(name, script, [bytes]).trim());
 }
 
 function blobs(rows: number, dim: number, centers: number, seed: number): Float32Array {
@@ -148,7 +145,7 @@ describe('k-means training (in-memory channels)', () => {
     const iris = readLabelledCsv(path.join(IRIS, 'iris.csv'), 4);
     const job = await trainOn({ feature_dim: '4', k: '3' }, { train: iris });
     const ours = await dataMsd(job.context.modelDir, iris.values, 4);
-    const theirs = sklearnMsd(iris.values, 4, 3);
+    const theirs = sklearnMsd('kmeans-msd-iris', iris.values, 4, 3);
     expect(ours / theirs).toBeLessThanOrEqual(1.02);
   });
 
@@ -159,7 +156,7 @@ describe('k-means training (in-memory channels)', () => {
       { train: { values, dim: 10 } },
     );
     const ours = await dataMsd(job.context.modelDir, values, 10);
-    const theirs = sklearnMsd(values, 10, 8);
+    const theirs = sklearnMsd('kmeans-msd-blobs', values, 10, 8);
     expect(ours / theirs).toBeLessThanOrEqual(1.02);
     expect(job.lines.filter((l) => l.startsWith('#progress_metric'))).toEqual([
       '#progress_metric: host=algo-1, completed 33.333 % of epochs',

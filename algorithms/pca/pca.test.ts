@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
-import { lowRankData, runSklearn } from '../../test/helpers/sklearn.js';
+import { lowRankData, sklearnReference } from '../../test/helpers/sklearn.js';
 import { arrayChannels, trainContext } from '../../test/support/train-context.js';
 import { PcaHyperparametersSchema } from './hyperparameters.js';
 import { pca } from './index.js';
@@ -70,7 +70,8 @@ describe('PCA training job (in-memory channels)', () => {
     const sample = data.slice(0, rows * DIM);
     const ours = (await predictor.predict({ rows, dim: DIM, values: sample })).columns['projection']!;
 
-    const theirs = runSklearn<number[][]>(
+    const theirs = sklearnReference<number[][]>(
+      'pca-transform',
       data,
       ROWS,
       DIM,

@@ -1,29 +1,24 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
-/** Debian's Python with scikit-learn (scripts/ci-install.sh installs it). */
-export const PYTHON = '/usr/bin/python3';
+/** Test data generators, and scikit-learn references for them (committed: see python-reference.ts). */
+import { pythonReference } from './python-reference.js';
 
 /**
- * Runs a Python snippet with `X` (float32, rows x dim) loaded from a temporary file and returns
- * whatever it prints as JSON.
+ * What a Python snippet prints as JSON, with `X` (float32, rows x dim) loaded from `x`: scikit-learn's
+ * answer for this data, read from the committed record `name` (test/fixtures/python/NAME.json).
  */
-export function runSklearn<T>(x: Float32Array, rows: number, dim: number, code: string): T {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'smkit-sklearn-'));
-  try {
-    const file = path.join(dir, 'x.f32');
-    writeFileSync(file, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-    const script = [
-      'import json, sys, numpy as np',
-      `X = np.fromfile(${JSON.stringify(file)}, dtype=np.float32).reshape(${rows}, ${dim})`,
-      code,
-    ].join('\n');
-    return JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' })) as T;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export function sklearnReference<T>(
+  name: string,
+  x: Float32Array,
+  rows: number,
+  dim: number,
+  code: string,
+): T {
+  const script = [
+    'import json, sys, numpy as np',
+    `X = np.fromfile(sys.argv[1], dtype=np.float32).reshape(${rows}, ${dim})`,
+    code,
+  ].join('\n');
+  const bytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  return JSON.parse(pythonReference(name, script, [bytes])) as T;
 }
 
 /** A deterministic PRNG for test data (mulberry32). */

@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { OnnxGraphBuilder, attr } from '../../src/io/onnx-builder.js';
+import { pythonReference } from '../helpers/python-reference.js';
 
 /** y = relu(x W + b) and the row-wise argmax, a graph touching initializers, attributes and int64 constants. */
 function buildSmallModel(): Uint8Array {
@@ -36,16 +33,13 @@ describe('OnnxGraphBuilder', () => {
   });
 
   it('passes the onnx checker (python onnx)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'onnx-builder-'));
-    const file = join(dir, 'small.onnx');
-    writeFileSync(file, buildSmallModel());
     const script = [
       'import onnx, sys',
       'm = onnx.load(sys.argv[1])',
       'onnx.checker.check_model(m, full_check=True)',
       'print(m.opset_import[0].version, m.ir_version, m.metadata_props[0].key, [o.name for o in m.graph.output])',
     ].join('\n');
-    const out = execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8' });
+    const out = pythonReference('onnx-builder-checker', script, [buildSmallModel()]);
     expect(out.trim()).toBe("17 8 algorithm ['y', 'row_sum', 'best']");
   });
 

@@ -9,9 +9,16 @@ import { listen } from '../../src/serve/listen.js';
 import { kmeansModelFile, quietLog, request, settingsFrom } from './helpers.js';
 
 test('stop() lets an in-flight request finish, then refuses new connections', async () => {
+  // stop() comes once the request is in the handler (not after a fixed delay, which a loaded machine
+  // can outlast before the request even arrives).
+  let arrived: () => void = () => {};
+  const inHandler = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
   const slow: ModelHandler = {
     kind: 'slow',
     invoke: async () => {
+      arrived();
       await new Promise((resolve) => setTimeout(resolve, 400));
       return { body: 'done', contentType: 'text/plain' };
     },
@@ -20,7 +27,7 @@ test('stop() lets an in-flight request finish, then refuses new connections', as
   const running = await listen(app, { port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${running.port}`;
   const inFlight = request(url, { body: 'x' });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await inHandler;
   const stopped = running.stop();
   const reply = await inFlight;
   expect(reply.status).toBe(200);

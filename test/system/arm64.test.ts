@@ -9,9 +9,12 @@
  *
  * Whether qemu runs arm64 onnxruntime depends on the host CPU: on AMD EPYC hosts every serving worker
  * died with "qemu: uncaught target signal 11" right after loading the model, on Intel hosts it served.
- * So the emulated serve runs only where a probe (the image's node loading the binding and running the
- * k-means session serving creates) exits 0 here; elsewhere it is skipped with the probe's answer, and
- * scripts/ci-summary.mjs lists it. The checks that emulate nothing always run.
+ * The cause: qemu-user (7.2) gives the arm64 guest the host's x86 /proc/cpuinfo, which onnxruntime's
+ * cpuinfo library parses as an ARM one; the AMD host's text crashed it. With an arm64 /proc/cpuinfo
+ * (what a Graviton2 shows) bind-mounted, the same image serves on the AMD host too, so the emulated
+ * containers get one. The emulated serve still runs only where a probe (the image's node loading the
+ * binding and running the k-means session serving creates) exits 0; elsewhere it is skipped with the
+ * probe's answer, and scripts/ci-summary.mjs lists it. The checks that emulate nothing always run.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -69,12 +72,56 @@ const ort = require('onnxruntime-node');
   process.exit(1);
 });`;
 
+/**
+ * `docker run` options that bind-mount an arm64 /proc/cpuinfo (Neoverse N1 cores, as a Graviton2 shows,
+ * one per host CPU) over the host's x86 one that qemu-user would show the guest.
+ */
+async function arm64CpuinfoMount(): Promise<string[]> {
+  const file = path.join(work, 'cpuinfo-arm64');
+  const core = (n: number) =>
+    `processor\t: ${n}\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n`;
+  await writeFile(file, Array.from({ length: os.availableParallelism() }, (_, n) => core(n)).join(''));
+  return ['-v', `${file}:/proc/cpuinfo:ro`];
+}
+
 /** The host's CPU model and the qemu that runs arm64 programs, for the skip message. */
 async function hostDescription(): Promise<string> {
   const entry = await readFile('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').catch(() => '');
   const interpreter = /^interpreter (.+)$/m.exec(entry)?.[1];
-  const version = interpreter ? (await run(interpreter, ['--version'])).stdout.split('\n')[0]?.trim() : '';
+  // Debian registers a wrapper (aarch64-binfmt-P) that prints no version; qemu-aarch64-static does.
+  const versionOf = async (command: string) =>
+    (await run(command, ['--version']).catch(() => ({ stdout: '' }))).stdout.split('\n')[0]?.trim();
+  const version =
+    (await versionOf('qemu-aarch64-static')) || (interpreter ? await versionOf(interpreter) : '');
   return `${version || 'qemu'} on ${os.cpus()[0]?.model ?? 'an unknown CPU'}`;
+}
+
+/**
+ * Runs `docker ARGS` until it exits, {@link PROBE_TIMEOUT_S} pass, or qemu reports a crash on stderr
+ * ("qemu: uncaught target signal"): after that the emulated process hangs instead of exiting, so
+ * waiting for it would only cost the timeout. Code 124 means it was stopped (timeout or crash);
+ * the caller removes the container.
+ */
+function probeRun(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const stop = () => child.kill('SIGKILL');
+    const timer = setTimeout(stop, PROBE_TIMEOUT_S * 1000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/^qemu: uncaught target signal/m.test(stderr)) stop();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 124, stdout, stderr });
+    });
+  });
 }
 
 /**
@@ -88,10 +135,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
   await writeFile(path.join(probe, 'model.onnx'), buildAssignmentModel());
   const name = `smkit-arm64-probe-${process.pid}`;
   const started = Date.now();
-  const result = await run('timeout', [
-    '--kill-after=10',
-    String(PROBE_TIMEOUT_S),
-    'docker',
+  const result = await probeRun([
     'run',
     '--rm',
     '--name',
@@ -104,6 +148,7 @@ async function emulationUnavailable(): Promise<string | undefined> {
     'none',
     '-v',
     `${probe}:/probe:ro`,
+    ...(await arm64CpuinfoMount()),
     '-w',
     '/opt/smkit',
     '--entrypoint',
@@ -120,11 +165,11 @@ async function emulationUnavailable(): Promise<string | undefined> {
   if (result.code === 0 && result.stdout.trim() === '[1,2]') return undefined;
   const exit =
     result.code === 124
-      ? `did not finish within ${PROBE_TIMEOUT_S} s`
+      ? `was stopped (crashed under qemu, or did not finish within ${PROBE_TIMEOUT_S} s)`
       : `exited with ${result.code}${result.code === 139 ? ' (SIGSEGV)' : ''}`;
   const lines = `${result.stderr}\n${result.stdout}`.split('\n').filter((line) => line.trim());
   const said = lines.find((line) => line.startsWith('qemu:')) ?? lines.at(-1) ?? 'nothing';
-  return `qemu cannot run this image's arm64 node with its onnxruntime binding on this host (${await hostDescription()}): the probe (load the binding, create the k-means session, assign two points) ${exit}, saying "${said}"`;
+  return `qemu cannot run this image's arm64 node with its onnxruntime binding on this host (${await hostDescription()}), even with an arm64 /proc/cpuinfo: the probe (load the binding, create the k-means session, assign two points) ${exit}, saying "${said}"`;
 }
 
 let skipReason: string | undefined;
@@ -232,6 +277,7 @@ describe('docker build --platform linux/arm64 (cross build, no emulated npm)', (
         `${model}:/opt/ml/model:ro`,
         '-e',
         `SAGEMAKER_BIND_TO_PORT=${port}`,
+        ...(await arm64CpuinfoMount()),
       ],
       ['serve'],
       SMKIT_ARM64_IMAGE,

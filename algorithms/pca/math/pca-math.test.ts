@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { lowRankData, runSklearn } from '../../../test/helpers/sklearn.js';
+import { lowRankData, sklearnReference } from '../../../test/helpers/sklearn.js';
 import {
   type PcaKernel,
   PcaAccumulator,
@@ -64,7 +64,8 @@ const ROWS = 3000;
 const DIM = 8;
 const K = 3;
 const data = lowRankData(ROWS, DIM, 5, 0.3, 11, 100);
-const reference = runSklearn<SklearnPca>(
+const reference = sklearnReference<SklearnPca>(
+  'pca-math-full-svd',
   data,
   ROWS,
   DIM,
@@ -101,7 +102,8 @@ describe.each([
 describe('PCA math', () => {
   test('subtract_mean=false decomposes the uncentered scatter matrix (no mean)', async () => {
     const model = await fitPca(data, DIM, 2, typescriptKernel, { subtractMean: false });
-    const top = runSklearn<number[]>(
+    const top = sklearnReference<number[]>(
+      'pca-math-uncentered-svd',
       data,
       ROWS,
       DIM,

@@ -1,9 +1,11 @@
-/** Test fixtures for the model handlers: ONNX models written by Debian's python3-onnx, once per test file. */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+/**
+ * Test fixtures for the model handlers: the ONNX models test/fixtures/make-onnx.py wrote with Debian's
+ * python3-onnx, committed under test/fixtures/onnx (test/fixtures/regenerate.sh remakes them;
+ * test/system/fixtures.test.ts checks them against a live run).
+ */
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 /** Inputs and the outputs numpy computed for them, per fixture model. */
 export type Expected = Record<
@@ -18,12 +20,13 @@ export interface OnnxFixtures {
   remove(): Promise<void>;
 }
 
-const SCRIPT = path.join(import.meta.dirname, '../../fixtures/make-onnx.py');
+/** The committed models and expected.json. */
+export const ONNX_FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 
-/** Generates the ONNX fixtures into a fresh temp dir (about 0.3 s). */
+/** A private copy of the committed ONNX fixtures in a fresh temp dir (tests may add files beside them). */
 export async function makeOnnxFixtures(): Promise<OnnxFixtures> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smkit-onnx-'));
-  await promisify(execFile)('/usr/bin/python3', [SCRIPT, dir]);
+  await cp(ONNX_FIXTURES, dir, { recursive: true });
   const expected = JSON.parse(await readFile(path.join(dir, 'expected.json'), 'utf8')) as Expected;
   return { dir, expected, remove: () => rm(dir, { recursive: true, force: true }) };
 }
