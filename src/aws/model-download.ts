@@ -1,0 +1,31 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { extractTarball } from '../train/safe-extract.js';
+import { parseS3Uri } from '../train/s3-download.js';
+import { SmkitError } from '../util/errors.js';
+
+/** Where a downloaded model went. */
+export interface DownloadedModel {
+  readonly archive: string;
+  readonly dir: string;
+}
+
+/**
+ * Downloads a job's model.tar.gz into `dir` (as `smkit local train` writes it there) and extracts it
+ * into `dir/model` with the safe extraction the container uses: no absolute paths, `..` or links out.
+ */
+export async function downloadModel(s3: S3Client, uri: string, dir: string): Promise<DownloadedModel> {
+  const { bucket, key } = parseS3Uri(uri);
+  await mkdir(dir, { recursive: true });
+  const archive = path.join(dir, 'model.tar.gz');
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!response.Body) throw new SmkitError(`${uri} has no body`);
+  await pipeline(response.Body as Readable, createWriteStream(archive));
+  const target = path.join(dir, 'model');
+  await extractTarball(archive, target);
+  return { archive, dir: target };
+}
