@@ -10,7 +10,7 @@ const load = {
   hosts: () => import('../local/host-process.js'),
   tree: () => import('../local/job-tree.js'),
   endpoint: () => import('../local/local-endpoint.js'),
-  options: () => import('../local/options.js'),
+  flags: () => import('./job-flags.js'),
   report: () => import('../local/report.js'),
   train: () => import('../local/train-job.js'),
   invoke: () => import('../local/invoke.js'),
@@ -68,25 +68,6 @@ async function stopSignal(): Promise<{ signal: AbortSignal; dispose(): void }> {
   return listenForStop(createLogger());
 }
 
-async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
-  const { parseKeyValues } = await load.options();
-  let fromFile: Record<string, unknown> = {};
-  if (options.hyperparametersFile) {
-    try {
-      fromFile = JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new SmkitError(
-        `--hyperparameters-file ${options.hyperparametersFile}: ${(error as Error).message}; give a JSON object such as {"k": 3}`,
-      );
-    }
-    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
-      throw new SmkitError(`--hyperparameters-file ${options.hyperparametersFile} must hold a JSON object`);
-    }
-  }
-  const fromCli = options.hyperparameters ? parseKeyValues(options.hyperparameters, '--hyperparameters') : {};
-  return { values: { ...fromFile, ...fromCli }, cliKeys: new Set(Object.keys(fromCli)) };
-}
-
 function registerTrain(local: Command, context: CliContext): void {
   local
     .command('train')
@@ -103,7 +84,7 @@ function registerTrain(local: Command, context: CliContext): void {
     .option('--hyperparameters-file <json>', 'hyperparameters as a JSON object')
     .option(
       '--channel <name=dir[,opts]>',
-      'channel: mode, content-type, distribution, wrapper, compression',
+      'channel: mode, content-type, distribution, wrapper, compression, shuffle',
       collect,
     )
     .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
@@ -124,7 +105,7 @@ function registerTrain(local: Command, context: CliContext): void {
           { checkDocker },
           { dockerLauncher, subprocessLauncher },
           { hostAddress, hostNames },
-          { parseChannel, parseMetricDefinitions },
+          { parseChannel, parseMetricDefinitions, readHyperparameterFlags },
           { describeTraining },
           { runLocalTraining },
           { BUILTIN_METRIC_DEFINITIONS },
@@ -133,14 +114,14 @@ function registerTrain(local: Command, context: CliContext): void {
           load.docker(),
           load.hosts(),
           load.tree(),
-          load.options(),
+          load.flags(),
           load.report(),
           load.train(),
           load.metrics(),
           load.progress(),
         ]);
         if (options.image) await checkDocker();
-        const { values, cliKeys } = await hyperparametersFrom(options);
+        const { values, cliKeys } = await readHyperparameterFlags(options);
         const jobName =
           options.jobName ?? `smkit-local-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
         const hosts: number = options.hosts;

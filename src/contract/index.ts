@@ -1,4 +1,5 @@
 export * from './config.js';
 export * from './env.js';
 export * from './hyperparameters.js';
+export * from './job-spec.js';
 export * from './paths.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  encodeBuiltInHyperparameters,
-  encodeScriptModeHyperparameters,
-} from '../../src/local/hyperparameters.js';
-import { shardFiles } from '../../src/local/job-tree.js';
-import { parseChannel, parseKeyValues, parseMetricDefinitions } from '../../src/local/options.js';
+import { parseChannel, parseKeyValues, parseMetricDefinitions } from '../../src/cli/job-flags.js';
 
-describe('command-line options', () => {
+describe('job flags shared by local train and train-job', () => {
   it('parses a channel with every option, in any case', () => {
     expect(
       parseChannel(
@@ -14,7 +9,7 @@ describe('command-line options', () => {
       ),
     ).toEqual({
       name: 'train',
-      dir: 'data/x',
+      source: 'data/x',
       mode: 'Pipe',
       contentType: 'text/csv;label_size=0',
       distribution: 'ShardedByS3Key',
@@ -34,8 +29,22 @@ describe('command-line options', () => {
     ],
     ['bad name=d', "--channel bad name=d: channel names match [A-Za-z0-9.-_]{1,64} (got 'bad name')"],
     ['train=d,colour=red', "--channel train=d,colour=red: unknown option 'colour'"],
+    ['train=d,shuffle=x', "--channel train=d,shuffle=x: shuffle takes a seed, an integer >= 0 (got 'x')"],
+    ['train=', '--channel train=: a channel needs a directory or an s3:// URI'],
   ])('rejects %s', (spec, message) => {
     expect(() => parseChannel(spec)).toThrow(message);
+  });
+
+  it('reads an S3 source and a shuffle seed, as train-job takes them', () => {
+    expect(parseChannel('validation=s3://bucket/val/,shuffle=42')).toEqual({
+      name: 'validation',
+      source: 's3://bucket/val/',
+      mode: 'File',
+      distribution: 'FullyReplicated',
+      wrapper: 'None',
+      compression: 'None',
+      shuffleSeed: 42,
+    });
   });
 
   it('keeps commas inside JSON lists and quotes', () => {
@@ -53,38 +62,5 @@ describe('command-line options', () => {
       { Name: 'b', Regex: '(\\d+)' },
     ]);
     expect(() => parseMetricDefinitions('x=(')).toThrow("--metric-definitions: the regex of 'x' is invalid");
-  });
-});
-
-describe('hyperparameter encoding', () => {
-  it('JSON-encodes every value for script mode, typing command-line strings', () => {
-    expect(
-      encodeScriptModeHyperparameters(
-        { lr: '0.1', name: 'abc', on: 'True', list: '[1,2]', fromFile: 'x', n: 3 },
-        new Set(['lr', 'name', 'on', 'list']),
-      ),
-    ).toEqual({ lr: '0.1', name: '"abc"', on: 'true', list: '[1,2]', fromFile: '"x"', n: '3' });
-  });
-
-  it("uses Python's str() for built-in algorithms", () => {
-    expect(
-      encodeBuiltInHyperparameters({ k: 3, force_dense: true, eval_metrics: ['msd', 'ssd'], m: 'x' }),
-    ).toEqual({
-      k: '3',
-      force_dense: 'True',
-      eval_metrics: '["msd","ssd"]',
-      m: 'x',
-    });
-  });
-});
-
-describe('shardFiles', () => {
-  it('gives each host every n-th object for ShardedByS3Key and all of them otherwise', () => {
-    const files = ['a', 'b', 'c', 'd', 'e'];
-    expect([0, 1].map((i) => shardFiles(files, 'ShardedByS3Key', i, 2))).toEqual([
-      ['a', 'c', 'e'],
-      ['b', 'd'],
-    ]);
-    expect(shardFiles(files, 'FullyReplicated', 1, 2)).toEqual(files);
   });
 });
