@@ -3,13 +3,10 @@ import path from 'node:path';
 import type { Channel, CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { findAlgorithm } from '../../algorithms/index.js';
 import { ENV } from '../contract/index.js';
-import {
-  encodeBuiltInHyperparameters,
-  encodeScriptModeHyperparameters,
-  type RawHyperparameters,
-} from '../local/hyperparameters.js';
+import type { RawHyperparameters } from '../contract/hyperparameter-encoding.js';
+import { jobHyperparameters } from '../contract/job-hyperparameters.js';
+import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
 import { listFiles } from '../local/job-tree.js';
-import type { ChannelSpec, MetricDefinition } from '../local/options.js';
 import { algorithmHyperparameters, parseAlgorithmHyperparameters } from '../train/builtin.js';
 import { InputError } from '../util/errors.js';
 
@@ -19,7 +16,6 @@ export const TRAINING_DEFAULTS = Object.freeze({
   maxRuntimeSeconds: 86_400,
   volumeSizeGb: 30,
   checkpointLocalPath: '/opt/ml/checkpoints',
-  containerLogLevel: 20,
 });
 
 /** What `smkit train-job` asks for: the flags of `smkit local train`, plus where on AWS it runs. */
@@ -106,25 +102,13 @@ export async function trainingHyperparameters(
   >,
   submitDirectory: string,
 ): Promise<Record<string, string>> {
+  const encoded = jobHyperparameters({ ...options, submitDirectory });
   if (options.algorithm) {
     const algorithm = await findAlgorithm(options.algorithm);
     if (!algorithm) throw new InputError(`--algorithm ${options.algorithm}: no such built-in algorithm`);
-    const encoded = encodeBuiltInHyperparameters(options.hyperparameters);
     parseAlgorithmHyperparameters(algorithm, algorithmHyperparameters(encoded));
-    return encoded;
   }
-  const program = options.sourceDir ? options.entryPoint! : path.basename(options.entryPoint!);
-  return encodeScriptModeHyperparameters(
-    {
-      ...options.hyperparameters,
-      sagemaker_program: program,
-      sagemaker_submit_directory: submitDirectory,
-      sagemaker_container_log_level: TRAINING_DEFAULTS.containerLogLevel,
-      sagemaker_job_name: options.jobName,
-      sagemaker_region: options.region,
-    },
-    options.hyperparametersFromCli,
-  );
+  return encoded;
 }
 
 /** A channel as CreateTrainingJob takes it: the same fields `smkit local train` writes to inputdataconfig.json. */
@@ -142,23 +126,24 @@ export function trainingChannel(channel: ChannelSpec, uri: string): Channel {
     InputMode: channel.mode,
     RecordWrapperType: channel.wrapper,
     ...(channel.compression === 'Gzip' ? { CompressionType: 'Gzip' as const } : {}),
+    ...(channel.shuffleSeed !== undefined ? { ShuffleConfig: { Seed: channel.shuffleSeed } } : {}),
   };
 }
 
 async function localChannel(channel: ChannelSpec, staging: string): Promise<PlannedUpload> {
-  const info = await stat(channel.dir).catch(() => undefined);
+  const info = await stat(channel.source).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new InputError(
-      `channel '${channel.name}': ${channel.dir} is neither an s3:// URI nor a directory; pass --channel ${channel.name}=s3://bucket/prefix or =DIR`,
+      `channel '${channel.name}': ${channel.source} is neither an s3:// URI nor a directory; pass --channel ${channel.name}=s3://bucket/prefix or =DIR`,
     );
   }
-  const files = await listFiles(channel.dir);
+  const files = await listFiles(channel.source);
   if (files.length === 0) {
-    throw new InputError(`channel '${channel.name}': directory ${channel.dir} holds no files to upload`);
+    throw new InputError(`channel '${channel.name}': directory ${channel.source} holds no files to upload`);
   }
   return {
     what: `channel ${channel.name}`,
-    local: channel.dir,
+    local: channel.source,
     files,
     uri: `${s3Join(staging, 'input', channel.name)}/`,
   };
@@ -210,8 +195,8 @@ export async function planTrainingJob(options: TrainingJobOptions): Promise<Trai
   for (const channel of options.channels) {
     if (names.has(channel.name)) throw new InputError(`channel '${channel.name}' is given twice`);
     names.add(channel.name);
-    if (channel.dir.startsWith('s3://')) {
-      channels.push(trainingChannel(channel, requireS3Uri(channel.dir, `--channel ${channel.name}`)));
+    if (channel.source.startsWith('s3://')) {
+      channels.push(trainingChannel(channel, requireS3Uri(channel.source, `--channel ${channel.name}`)));
     } else {
       const upload = await localChannel(channel, options.stagingPrefix);
       uploads.push(upload);
