@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAwsCommands } from './aws-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
 
@@ -49,6 +50,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
   registerLocalCommands(program, context);
   registerDemoCommand(program, context);
+  registerAwsCommands(program, context);
 
   await program.parseAsync([...argv]);
 }
