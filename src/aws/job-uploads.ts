@@ -1,35 +1,52 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
-import { parseS3Uri } from '../train/s3-download.js';
-import type { PlannedUpload } from './training-job.js';
+import type { AwsSession } from './session.js';
 
-/** One object written to S3. */
-export interface UploadedObject {
+/** A local directory (or file) to copy to S3 before a job is created. */
+export interface PlannedUpload {
+  readonly what: string;
+  /** Local directory whose files go under `uri` (keys = their relative paths). */
+  readonly local: string;
+  readonly files: readonly string[];
+  /** The `s3://` prefix, ending in `/`. */
   readonly uri: string;
-  readonly bytes: number;
 }
 
-async function putFile(s3: S3Client, file: string, uri: string): Promise<UploadedObject> {
-  const { bucket, key } = parseS3Uri(uri);
-  const bytes = (await stat(file)).size;
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: bytes }),
-  );
-  return { uri, bytes };
+/**
+ * Splits an S3 URI that smkit itself derived (from a checked one, or the default bucket, whose account is
+ * `ACCOUNT_ID` in a dry run): `s3://bucket/key`.
+ */
+export function splitS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match) throw new Error(`not an S3 URI: ${uri}`);
+  return { bucket: match[1]!, key: match[2]! };
 }
 
-/** Copies a planned directory (or file) to S3, one object per file, keys as the files' relative paths. */
-export async function uploadPlanned(s3: S3Client, upload: PlannedUpload): Promise<UploadedObject[]> {
-  const done: UploadedObject[] = [];
+/** Joins an S3 prefix and key parts with single slashes. */
+export function s3Join(prefix: string, ...parts: string[]): string {
+  return [prefix.replace(/\/+$/, ''), ...parts.map((part) => part.replace(/^\/+|\/+$/g, ''))]
+    .filter((part) => part !== '')
+    .join('/');
+}
+
+function noteUploaded(session: AwsSession, what: string, prefix: string): void {
+  session.noteCreated({
+    kind: `S3 objects (${what})`,
+    name: prefix,
+    remove: `aws s3 rm --recursive ${prefix}`,
+  });
+}
+
+/** Copies a planned directory to S3, one object per file, keys as the files' relative paths. */
+export async function uploadPlanned(session: AwsSession, upload: PlannedUpload): Promise<number> {
+  const { bucket, key: prefix } = splitS3Uri(upload.uri);
+  noteUploaded(session, upload.what, upload.uri);
   for (const file of upload.files) {
-    const key = file.split(path.sep).join('/');
-    done.push(await putFile(s3, path.join(upload.local, file), `${upload.uri}${key}`));
+    await session.upload(path.join(upload.local, file), bucket, prefix + file.split(path.sep).join('/'));
   }
-  return done;
+  return upload.files.length;
 }
 
 /**
@@ -37,14 +54,16 @@ export async function uploadPlanned(s3: S3Client, upload: PlannedUpload): Promis
  * source_dir) and uploads it to `uri`.
  */
 export async function uploadSourceArchive(
-  s3: S3Client,
+  session: AwsSession,
   source: { readonly dir: string; readonly members: readonly string[]; readonly uri: string },
-): Promise<UploadedObject> {
+): Promise<void> {
+  const { bucket, key } = splitS3Uri(source.uri);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'smkit-sourcedir-'));
   try {
     const archive = path.join(scratch, 'sourcedir.tar.gz');
     await tar.c({ gzip: true, file: archive, cwd: source.dir, portable: true }, [...source.members]);
-    return await putFile(s3, archive, source.uri);
+    noteUploaded(session, 'sourcedir.tar.gz', source.uri);
+    await session.upload(archive, bucket, key);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

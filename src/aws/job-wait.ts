@@ -1,18 +1,17 @@
-import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeTrainingJobCommand,
   type DescribeTrainingJobCommandOutput,
   DescribeTransformJobCommand,
   type DescribeTransformJobCommandOutput,
-  type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import type { AwsSession } from './session.js';
 import { LogFollower, streamHost, TRAINING_LOG_GROUP, TRANSFORM_LOG_GROUP } from './logs.js';
 
 /** How to wait for a job. */
 export interface WaitOptions {
-  readonly sagemaker: SageMakerClient;
-  /** Streams the job's CloudWatch logs when given. */
-  readonly logs?: CloudWatchLogsClient;
+  readonly session: AwsSession;
+  /** Stream the job's CloudWatch log lines to `onLine`. */
+  readonly logs: boolean;
   /** Hosts (training) or instances (transform): how many log streams to look for. */
   readonly streams: number;
   readonly onLine?: (host: string, line: string) => void;
@@ -45,7 +44,7 @@ async function waitFor<T extends { Status: string | undefined; Secondary?: strin
 ): Promise<T> {
   const follower = options.logs
     ? new LogFollower({
-        logs: options.logs,
+        session: options.session,
         group,
         jobName,
         expectedStreams: options.streams,
@@ -77,7 +76,10 @@ export async function waitForTrainingJob(
   options: WaitOptions,
 ): Promise<DescribeTrainingJobCommandOutput> {
   const result = await waitFor(options, TRAINING_LOG_GROUP, jobName, async () => {
-    const job = await options.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }));
+    const job = await options.session.call(
+      'sagemaker',
+      new DescribeTrainingJobCommand({ TrainingJobName: jobName }),
+    );
     return { ...job, Status: job.TrainingJobStatus, Secondary: job.SecondaryStatus };
   });
   return result;
@@ -89,7 +91,10 @@ export async function waitForTransformJob(
   options: WaitOptions,
 ): Promise<DescribeTransformJobCommandOutput> {
   return waitFor(options, TRANSFORM_LOG_GROUP, jobName, async () => {
-    const job = await options.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: jobName }));
+    const job = await options.session.call(
+      'sagemaker',
+      new DescribeTransformJobCommand({ TransformJobName: jobName }),
+    );
     return { ...job, Status: job.TransformJobStatus };
   });
 }

@@ -1,9 +1,10 @@
 import {
-  type CloudWatchLogsClient,
   DescribeLogStreamsCommand,
   GetLogEventsCommand,
   type GetLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
+import type { AwsError } from './errors.js';
+import type { AwsSession } from './session.js';
 
 /** Where SageMaker writes a training job's container logs: one stream per host, `<job>/algo-N-<epoch>`. */
 export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
@@ -12,7 +13,7 @@ export const TRANSFORM_LOG_GROUP = '/aws/sagemaker/TransformJobs';
 
 /** How {@link LogFollower} reads a job's streams. */
 export interface LogFollowerOptions {
-  readonly logs: CloudWatchLogsClient;
+  readonly session: AwsSession;
   readonly group: string;
   /** The job name: streams are `<job>/...`. */
   readonly jobName: string;
@@ -27,15 +28,20 @@ export interface LogFollowerOptions {
 const DESCRIBE_MIN_INTERVAL_MS = 1_000;
 const DESCRIBE_MAX_INTERVAL_MS = 16_000;
 
+/** The service's error code of a failed session call. */
+function codeOf(error: unknown): string {
+  return (error as AwsError).code ?? (error as { name?: string }).name ?? '';
+}
+
 function isThrottling(error: unknown): boolean {
-  const name = (error as { name?: string }).name ?? '';
+  const name = codeOf(error);
   return (
     name === 'ThrottlingException' || name === 'LimitExceededException' || name === 'TooManyRequestsException'
   );
 }
 
 function isMissingGroup(error: unknown): boolean {
-  return (error as { name?: string }).name === 'ResourceNotFoundException';
+  return codeOf(error) === 'ResourceNotFoundException';
 }
 
 /**
@@ -73,7 +79,8 @@ export class LogFollower {
     try {
       let nextToken: string | undefined;
       do {
-        const page = await this.options.logs.send(
+        const page = await this.options.session.call(
+          'logs',
           new DescribeLogStreamsCommand({
             logGroupName: this.options.group,
             logStreamNamePrefix: `${this.options.jobName}/`,
@@ -107,7 +114,8 @@ export class LogFollower {
       const token = this.streams.get(stream);
       let page: GetLogEventsCommandOutput;
       try {
-        page = await this.options.logs.send(
+        page = await this.options.session.call(
+          'logs',
           new GetLogEventsCommand({
             logGroupName: this.options.group,
             logStreamName: stream,

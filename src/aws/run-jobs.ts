@@ -1,50 +1,37 @@
-import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  CreateTrainingJobCommand,
-  CreateTransformJobCommand,
-  type SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateTrainingJobCommand, CreateTransformJobCommand } from '@aws-sdk/client-sagemaker';
 import { SmkitError } from '../util/errors.js';
-import { type UploadedObject, uploadPlanned, uploadSourceArchive } from './job-uploads.js';
+import { uploadPlanned, uploadSourceArchive } from './job-uploads.js';
 import { waitForTrainingJob, waitForTransformJob } from './job-wait.js';
 import { type DownloadedModel, downloadModel } from './model-download.js';
-import type { PlannedUpload, TrainingJobPlan } from './training-job.js';
+import type { AwsSession } from './session.js';
+import type { TrainingJobPlan } from './training-job.js';
 import type { TransformJobPlan } from './transform-job.js';
-
-/** The clients a job command uses. */
-export interface JobClients {
-  readonly sagemaker: SageMakerClient;
-  readonly s3: S3Client;
-  /** CloudWatch Logs, to stream the job's lines while waiting. */
-  readonly logs?: CloudWatchLogsClient;
-}
 
 /** How to run a planned job. */
 export interface RunJobOptions {
-  /** Wait for the job to end, streaming its logs. */
+  /** Wait for the job to end, streaming its CloudWatch log lines (ignored in a dry run). */
   readonly wait: boolean;
   readonly onLine?: (host: string, line: string) => void;
   readonly onStatus?: (status: string) => void;
   /** One line per step (uploads, creation). */
   readonly onStep?: (message: string) => void;
+  /** Milliseconds between Describe* calls while waiting. */
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
 }
 
-/** How a job ended (or that it was started, without waiting). */
+/** How a job ended, or that it was started (`InProgress`) when not waited for. */
 export interface JobOutcome {
   readonly jobName: string;
   readonly arn: string | undefined;
-  /** `InProgress` when not waited for. */
   readonly status: string;
   readonly secondaryStatus?: string;
   readonly failureReason?: string;
-  readonly uploaded: readonly UploadedObject[];
 }
 
 /** How a training job ended. */
 export interface TrainingJobOutcome extends JobOutcome {
+  /** FinalMetricDataList. */
   readonly metrics: readonly { readonly name: string; readonly value: number }[];
   readonly modelArtifacts?: string;
   readonly model?: DownloadedModel;
@@ -56,94 +43,65 @@ export interface TransformJobOutcome extends JobOutcome {
   readonly output: string | undefined;
 }
 
-/** An AWS error in one line: the service's code and message, and the request id to quote to AWS support. */
-export function awsErrorLine(error: unknown): string {
-  const e = error as { name?: string; message?: string; $metadata?: { requestId?: string } };
-  const requestId = e.$metadata?.requestId;
-  return `${e.name ?? 'Error'}: ${e.message ?? String(error)}${requestId ? ` (request id ${requestId})` : ''}`;
+const TERMINAL = ['Completed', 'Failed', 'Stopped'];
+
+function waitOptions(session: AwsSession, streams: number, options: RunJobOptions) {
+  return {
+    session,
+    logs: Boolean(options.onLine),
+    streams,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.onStatus ? { onStatus: options.onStatus } : {}),
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }
 
-function leftBehind(uploaded: readonly UploadedObject[]): string {
-  if (uploaded.length === 0) return 'nothing was created';
-  const prefixes = [...new Set(uploaded.map((o) => o.uri.replace(/\/[^/]*$/, '/')))];
-  return `${uploaded.length} object(s) were uploaded and remain under ${prefixes.join(', ')} (remove with: aws s3 rm --recursive ${prefixes[0]})`;
-}
-
-async function uploadAll(
-  clients: JobClients,
-  uploads: readonly PlannedUpload[],
-  source: TrainingJobPlan['source'],
-  options: RunJobOptions,
-): Promise<UploadedObject[]> {
-  const uploaded: UploadedObject[] = [];
-  try {
-    for (const upload of uploads) {
-      options.onStep?.(
-        `uploading ${upload.what}: ${upload.files.length} file(s) from ${upload.local} to ${upload.uri}`,
-      );
-      uploaded.push(...(await uploadPlanned(clients.s3, upload)));
-    }
-    if (source) {
-      options.onStep?.(
-        `uploading sourcedir.tar.gz (${source.members.length} file(s) of ${source.dir}) to ${source.uri}`,
-      );
-      uploaded.push(await uploadSourceArchive(clients.s3, source));
-    }
-  } catch (error) {
-    throw new SmkitError(`upload failed: ${awsErrorLine(error)}; ${leftBehind(uploaded)}`);
-  }
-  return uploaded;
-}
-
-async function create<T>(
-  what: string,
-  uploaded: readonly UploadedObject[],
-  send: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw new SmkitError(`${what} failed: ${awsErrorLine(error)}; ${leftBehind(uploaded)}`);
-  }
-}
-
-function stillRunning(kind: string, jobName: string): string {
-  const verb =
-    kind === 'training' ? 'stop-training-job --training-job-name' : 'stop-transform-job --transform-job-name';
-  return `stopped waiting; the ${kind} job ${jobName} goes on (stop it with: aws sagemaker ${verb} ${jobName})`;
+function stillRunning(kind: 'training' | 'transform', jobName: string): string {
+  return `stopped waiting; the ${kind} job ${jobName} goes on (stop it with: aws sagemaker stop-${kind}-job --${kind}-job-name ${jobName})`;
 }
 
 /**
  * Uploads local channels and sourcedir.tar.gz, calls CreateTrainingJob and, with `wait`, follows the job
  * to its end (log lines, status changes), then downloads and safely extracts model.tar.gz into `download`.
- * A failure says what was already created.
+ * Everything created is noted on the session, so a failure can say what exists.
  */
 export async function runTrainingJob(
-  clients: JobClients,
+  session: AwsSession,
   plan: TrainingJobPlan,
   options: RunJobOptions & { readonly download?: string },
 ): Promise<TrainingJobOutcome> {
   const jobName = plan.request.TrainingJobName!;
-  const uploaded = await uploadAll(clients, plan.uploads, plan.source, options);
-  const created = await create('CreateTrainingJob', uploaded, () =>
-    clients.sagemaker.send(new CreateTrainingJobCommand(plan.request)),
-  );
-  options.onStep?.(`created training job ${jobName}`);
-  const started = { jobName, arn: created.TrainingJobArn, uploaded };
-  if (!options.wait) return { ...started, status: 'InProgress', metrics: [] };
-  const job = await waitForTrainingJob(jobName, {
-    sagemaker: clients.sagemaker,
-    ...(clients.logs ? { logs: clients.logs } : {}),
-    streams: plan.request.ResourceConfig?.InstanceCount ?? 1,
-    ...(options.onLine ? { onLine: options.onLine } : {}),
-    ...(options.onStatus ? { onStatus: options.onStatus } : {}),
-    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const status = job.TrainingJobStatus ?? 'Unknown';
-  if (!['Completed', 'Failed', 'Stopped'].includes(status)) {
-    options.onStep?.(stillRunning('training', jobName));
+  for (const upload of plan.uploads) {
+    options.onStep?.(
+      `uploading ${upload.what}: ${upload.files.length} file(s) from ${upload.local} to ${upload.uri}`,
+    );
+    await uploadPlanned(session, upload);
   }
+  if (plan.source) {
+    options.onStep?.(
+      `uploading sourcedir.tar.gz (${plan.source.members.length} file(s)) to ${plan.source.uri}`,
+    );
+    await uploadSourceArchive(session, plan.source);
+  }
+  const created = await session.call('sagemaker', new CreateTrainingJobCommand(plan.request), {
+    TrainingJobArn: `arn:aws:sagemaker:REGION:ACCOUNT_ID:training-job/${jobName}`,
+    $metadata: {},
+  });
+  session.noteCreated({
+    kind: 'training job',
+    name: jobName,
+    remove: `aws sagemaker stop-training-job --training-job-name ${jobName}`,
+  });
+  options.onStep?.(`created training job ${jobName}`);
+  const started = { jobName, arn: created.TrainingJobArn };
+  if (!options.wait || session.dryRun) return { ...started, status: 'InProgress', metrics: [] };
+  const job = await waitForTrainingJob(
+    jobName,
+    waitOptions(session, plan.request.ResourceConfig?.InstanceCount ?? 1, options),
+  );
+  const status = job.TrainingJobStatus ?? 'Unknown';
+  if (!TERMINAL.includes(status)) options.onStep?.(stillRunning('training', jobName));
   const outcome: TrainingJobOutcome = {
     ...started,
     status,
@@ -157,44 +115,52 @@ export async function runTrainingJob(
     ...(job.BillableTimeInSeconds !== undefined ? { billableSeconds: job.BillableTimeInSeconds } : {}),
   };
   if (status !== 'Completed' || !options.download) return outcome;
-  if (!outcome.modelArtifacts)
-    throw new SmkitError(`training job ${jobName} reports no model artifacts to download`);
+  if (!outcome.modelArtifacts) {
+    throw new SmkitError(`training job ${jobName} completed but reports no model artifacts to download`);
+  }
   try {
-    return { ...outcome, model: await downloadModel(clients.s3, outcome.modelArtifacts, options.download) };
+    return { ...outcome, model: await downloadModel(session, outcome.modelArtifacts, options.download) };
   } catch (error) {
-    const reason = error instanceof SmkitError ? error.message : awsErrorLine(error);
     throw new SmkitError(
-      `training job ${jobName} completed, but downloading ${outcome.modelArtifacts} failed: ${reason}`,
+      `training job ${jobName} completed, but downloading ${outcome.modelArtifacts} failed: ${(error as Error).message}`,
     );
   }
 }
 
 /** Uploads a local input directory, calls CreateTransformJob and, with `wait`, follows it to its end. */
 export async function runTransformJob(
-  clients: JobClients,
+  session: AwsSession,
   plan: TransformJobPlan,
   options: RunJobOptions,
 ): Promise<TransformJobOutcome> {
   const jobName = plan.request.TransformJobName!;
-  const uploaded = await uploadAll(clients, plan.upload ? [plan.upload] : [], undefined, options);
-  const created = await create('CreateTransformJob', uploaded, () =>
-    clients.sagemaker.send(new CreateTransformJobCommand(plan.request)),
-  );
-  options.onStep?.(`created transform job ${jobName}`);
-  const output = plan.request.TransformOutput?.S3OutputPath;
-  const started = { jobName, arn: created.TransformJobArn, uploaded, output };
-  if (!options.wait) return { ...started, status: 'InProgress' };
-  const job = await waitForTransformJob(jobName, {
-    sagemaker: clients.sagemaker,
-    ...(clients.logs ? { logs: clients.logs } : {}),
-    streams: plan.request.TransformResources?.InstanceCount ?? 1,
-    ...(options.onLine ? { onLine: options.onLine } : {}),
-    ...(options.onStatus ? { onStatus: options.onStatus } : {}),
-    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+  if (plan.upload) {
+    options.onStep?.(
+      `uploading ${plan.upload.files.length} input file(s) from ${plan.upload.local} to ${plan.upload.uri}`,
+    );
+    await uploadPlanned(session, plan.upload);
+  }
+  const created = await session.call('sagemaker', new CreateTransformJobCommand(plan.request), {
+    TransformJobArn: `arn:aws:sagemaker:REGION:ACCOUNT_ID:transform-job/${jobName}`,
+    $metadata: {},
   });
+  session.noteCreated({
+    kind: 'transform job',
+    name: jobName,
+    remove: `aws sagemaker stop-transform-job --transform-job-name ${jobName}`,
+  });
+  options.onStep?.(`created transform job ${jobName}`);
+  const started = {
+    jobName,
+    arn: created.TransformJobArn,
+    output: plan.request.TransformOutput?.S3OutputPath,
+  };
+  if (!options.wait || session.dryRun) return { ...started, status: 'InProgress' };
+  const job = await waitForTransformJob(
+    jobName,
+    waitOptions(session, plan.request.TransformResources?.InstanceCount ?? 1, options),
+  );
   const status = job.TransformJobStatus ?? 'Unknown';
-  if (!['Completed', 'Failed', 'Stopped'].includes(status))
-    options.onStep?.(stillRunning('transform', jobName));
+  if (!TERMINAL.includes(status)) options.onStep?.(stillRunning('transform', jobName));
   return { ...started, status, ...(job.FailureReason ? { failureReason: job.FailureReason } : {}) };
 }

@@ -9,6 +9,8 @@ import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
 import { listFiles } from '../local/job-tree.js';
 import { algorithmHyperparameters, parseAlgorithmHyperparameters } from '../train/builtin.js';
 import { InputError } from '../util/errors.js';
+import { parseS3Uri } from './arns.js';
+import { type PlannedUpload, s3Join } from './job-uploads.js';
 
 /** SageMaker's defaults, as the Python SDK's Estimator applies them. */
 export const TRAINING_DEFAULTS = Object.freeze({
@@ -43,21 +45,11 @@ export interface TrainingJobOptions {
   readonly maxWaitSeconds?: number;
   /** `s3://` URI that SageMaker syncs /opt/ml/checkpoints with. */
   readonly checkpointUri?: string;
-  /** S3OutputPath: model.tar.gz lands in `<output>/<job>/output/model.tar.gz`. */
+  /** S3OutputPath (checked by the caller): model.tar.gz lands in `<output>/<job>/output/model.tar.gz`. */
   readonly outputPath: string;
   /** `s3://bucket/prefix` under which local channels and sourcedir.tar.gz are uploaded. */
   readonly stagingPrefix: string;
   readonly metricDefinitions: readonly MetricDefinition[];
-}
-
-/** A local directory (or file) to copy to S3 before CreateTrainingJob. */
-export interface PlannedUpload {
-  readonly what: string;
-  /** Local directory whose files go under `uri` (keys = relative paths), or a file for `uri` itself. */
-  readonly local: string;
-  readonly files: readonly string[];
-  /** An `s3://` prefix ending in `/` for a directory, the object's URI for a single file. */
-  readonly uri: string;
 }
 
 /** Everything a training job needs, decided before any AWS call. */
@@ -66,21 +58,6 @@ export interface TrainingJobPlan {
   /** Script mode: sourcedir.tar.gz is built from these and uploaded to `sourceArchiveUri`. */
   readonly source?: { readonly dir: string; readonly members: readonly string[]; readonly uri: string };
   readonly request: CreateTrainingJobCommandInput;
-}
-
-const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
-
-/** Checks `s3://bucket[/prefix]`; `what` names the flag in the error. */
-export function requireS3Uri(uri: string, what: string): string {
-  if (!S3_URI.test(uri)) throw new InputError(`${what} must be an s3://bucket/prefix URI (got '${uri}')`);
-  return uri;
-}
-
-/** Joins an S3 prefix and key parts with single slashes. */
-export function s3Join(prefix: string, ...parts: string[]): string {
-  return [prefix.replace(/\/+$/, ''), ...parts.map((part) => part.replace(/^\/+|\/+$/g, ''))]
-    .filter((part) => part !== '')
-    .join('/');
 }
 
 /**
@@ -186,9 +163,7 @@ export async function planTrainingJob(options: TrainingJobOptions): Promise<Trai
   if (!options.algorithm === !options.entryPoint) {
     throw new InputError('give either --algorithm NAME or --entry-point FILE');
   }
-  requireS3Uri(options.outputPath, '--output');
-  requireS3Uri(options.stagingPrefix, 'the staging prefix');
-  if (options.checkpointUri !== undefined) requireS3Uri(options.checkpointUri, '--checkpoint');
+  if (options.checkpointUri !== undefined) parseS3Uri(options.checkpointUri, '--checkpoint');
   const names = new Set<string>();
   const uploads: PlannedUpload[] = [];
   const channels: Channel[] = [];
@@ -196,7 +171,8 @@ export async function planTrainingJob(options: TrainingJobOptions): Promise<Trai
     if (names.has(channel.name)) throw new InputError(`channel '${channel.name}' is given twice`);
     names.add(channel.name);
     if (channel.source.startsWith('s3://')) {
-      channels.push(trainingChannel(channel, requireS3Uri(channel.source, `--channel ${channel.name}`)));
+      parseS3Uri(channel.source, `--channel ${channel.name}`);
+      channels.push(trainingChannel(channel, channel.source));
     } else {
       const upload = await localChannel(channel, options.stagingPrefix);
       uploads.push(upload);

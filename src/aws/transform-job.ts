@@ -3,7 +3,8 @@ import type { CreateTransformJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { listFiles } from '../local/job-tree.js';
 import { compileFilter } from '../local/jsonpath.js';
 import { InputError } from '../util/errors.js';
-import { type PlannedUpload, requireS3Uri, s3Join } from './training-job.js';
+import { parseS3Uri } from './arns.js';
+import { type PlannedUpload, s3Join } from './job-uploads.js';
 
 /** SageMaker's limits on a transform job's request (CreateTransformJob). */
 export const TRANSFORM_LIMITS = Object.freeze({
@@ -90,7 +91,7 @@ async function localInput(input: string, staging: string): Promise<PlannedUpload
 /** Plans a transform job without calling AWS: checks the limits and the input, builds CreateTransformJob. */
 export async function planTransformJob(options: TransformJobOptions): Promise<TransformJobPlan> {
   checkTransformLimits(options);
-  requireS3Uri(options.output, '--output');
+  parseS3Uri(options.output, '--output');
   if (options.invocationTimeoutSeconds !== undefined) {
     const seconds = options.invocationTimeoutSeconds;
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
@@ -108,9 +109,8 @@ export async function planTransformJob(options: TransformJobOptions): Promise<Tr
   }
   let upload: PlannedUpload | undefined;
   let inputUri = options.input;
-  if (options.input.startsWith('s3://')) requireS3Uri(options.input, '--input');
+  if (options.input.startsWith('s3://')) parseS3Uri(options.input, '--input');
   else {
-    requireS3Uri(options.stagingPrefix, 'the staging prefix');
     upload = await localInput(options.input, options.stagingPrefix);
     inputUri = upload.uri;
   }

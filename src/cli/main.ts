@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAwsCommands } from './aws-commands.js';
+import { registerAwsJobCommands } from './aws-jobs-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
 
@@ -51,6 +52,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   registerLocalCommands(program, context);
   registerDemoCommand(program, context);
   registerAwsCommands(program, context);
+  registerAwsJobCommands(program, context);
 
   await program.parseAsync([...argv]);
 }
