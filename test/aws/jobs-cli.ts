@@ -13,8 +13,8 @@ export interface CliRun {
 }
 
 /**
- * An environment with no way to AWS but the loopback: no credentials from files, no instance metadata,
- * so a test can never reach anything outside 127.0.0.0/8.
+ * An environment with no way to AWS: no credentials from files, no instance metadata, and every request
+ * sent to a closed loopback port unless a test names its own endpoint, so nothing leaves 127.0.0.0/8.
  */
 export function isolatedEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
@@ -24,6 +24,7 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: '/nonexistent/aws-config',
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
     ...extra,
   };
 }

@@ -302,8 +302,6 @@ describe('smkit train-job refuses bad input before any request', () => {
       ...kmeans,
       '--output',
       's3://out-bucket/',
-      '--endpoint-url',
-      'http://127.0.0.1:9',
       '--max-attempts',
       '1',
     ]);
