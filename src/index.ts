@@ -16,7 +16,8 @@ export {
   type ServingSettings,
 } from './contract/index.js';
 export { createApp, type AppOptions, type AppSettings, type ModelState, type SmkitApp } from './serve/app.js';
-export { executionParameters, type ExecutionParameters } from './serve/batch.js';
+export { executionParameters } from './serve/batch.js';
+export type { ExecutionParameters, WireExecutionParameters } from './contract/transform.js';
 export {
   chooseDecoder,
   chooseEncoding,

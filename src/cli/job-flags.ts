@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   type ChannelSpec,
   ChannelSpecSchema,
@@ -7,15 +8,29 @@ import {
   MetricDefinitionSchema,
   RecordWrapperTypeSchema,
   S3DistributionTypeSchema,
+  STOP_GRACE_SECONDS,
   TrainingInputModeSchema,
 } from '../contract/job-spec.js';
+import {
+  type AssembleWith,
+  AssembleWithSchema,
+  type BatchStrategy,
+  BatchStrategySchema,
+  type DataProcessing,
+  DataProcessingSchema,
+  type JoinSource,
+  JoinSourceSchema,
+  type SplitType,
+  SplitTypeSchema,
+} from '../contract/transform.js';
 import type { RawHyperparameters } from '../contract/hyperparameter-encoding.js';
 import { InputError, SmkitError } from '../util/errors.js';
 
 /*
  * The string syntax of the job flags that `smkit local train` and the AWS `smkit train-job` share:
- * `--channel`, `--hyperparameters` / `--hyperparameters-file` and `--metric-definitions`. What the
- * values may be is the contract's (src/contract/job-spec.ts); this module only reads the text.
+ * `--channel`, `--hyperparameters` / `--hyperparameters-file` and `--metric-definitions`, and those that
+ * `smkit local transform` and `smkit transform-job` share. What the values may be is the contract's
+ * (src/contract/job-spec.ts, src/contract/transform.ts); this module only reads the text.
  */
 
 /**
@@ -179,4 +194,121 @@ export async function readHyperparameterFlags(options: {
   }
   const fromCli = options.hyperparameters ? parseKeyValues(options.hyperparameters, '--hyperparameters') : {};
   return { values: { ...fromFile, ...fromCli }, cliKeys: new Set(Object.keys(fromCli)) };
+}
+
+/** Commander's collector for a repeatable option: `--channel a --channel b` -> `['a', 'b']`. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Parses a number option: `integer` and `min` say what is allowed, the error says it. */
+export function numberOption(min: number, integer: boolean) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (
+      value.trim() === '' ||
+      !Number.isFinite(number) ||
+      number < min ||
+      (integer && !Number.isInteger(number))
+    ) {
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
+    }
+    return number;
+  };
+}
+
+/** What `addTrainingJobFlags` adds, as commander parses it. */
+export interface TrainingJobFlags {
+  readonly entryPoint?: string;
+  readonly sourceDir?: string;
+  readonly hyperparameters?: string;
+  readonly hyperparametersFile?: string;
+  /** Raw `--channel` texts; `parseChannel` each. */
+  readonly channel?: string[];
+  readonly maxRuntime?: number;
+  readonly metricDefinitions?: string;
+  readonly jobName?: string;
+}
+
+/**
+ * Adds the flags a training job is described with, the same for `smkit local train` and the AWS
+ * `smkit train-job`: --entry-point, --source-dir, --hyperparameters(-file), --channel (repeatable),
+ * --max-runtime, --metric-definitions, --job-name. Where the job runs (hosts, output, image) is the
+ * command's own.
+ */
+export function addTrainingJobFlags(command: Command): Command {
+  return command
+    .option('--entry-point <file>', 'script mode: the training script')
+    .option(
+      '--source-dir <dir>',
+      'script mode: directory copied to /opt/ml/code (entry point relative to it)',
+    )
+    .option('--hyperparameters <k=v,...>', 'hyperparameters, e.g. k=3,feature_dim=4')
+    .option('--hyperparameters-file <json>', 'hyperparameters as a JSON object')
+    .option('--channel <name=dir[,opts]>', `channel (repeatable): ${CHANNEL_OPTIONS}`, collect)
+    .option(
+      '--max-runtime <seconds>',
+      `MaxRuntimeInSeconds: SIGTERM then, SIGKILL ${STOP_GRACE_SECONDS} s later`,
+      numberOption(1, false),
+    )
+    .option('--metric-definitions <name=regex;...>', 'MetricDefinitions applied to the logs')
+    .option('--job-name <name>', 'TrainingJobName');
+}
+
+/** What `addTransformFlags` adds, as commander parses it (SageMaker's values, flag names). */
+export interface TransformFlags {
+  readonly contentType: string;
+  readonly accept: string;
+  readonly splitType: SplitType;
+  readonly strategy?: BatchStrategy;
+  readonly maxPayload?: number;
+  readonly concurrency?: number;
+  readonly assembleWith: AssembleWith;
+  readonly inputFilter?: string;
+  readonly joinSource: JoinSource;
+  readonly outputFilter?: string;
+}
+
+/**
+ * Adds the flags a batch transform is described with, the same for `smkit local transform` and the AWS
+ * `smkit transform-job`: --content-type, --accept, --split-type, --strategy, --max-payload,
+ * --concurrency, --assemble-with, --input-filter, --join-source, --output-filter. Choices come from the
+ * contract's schemas. Where input and output live is the command's own.
+ */
+export function addTransformFlags(command: Command): Command {
+  return command
+    .requiredOption('--content-type <type>', 'ContentType of the input')
+    .option('--accept <type>', 'Accept', 'application/json')
+    .addOption(
+      new Option('--split-type <type>', 'SplitType').choices(SplitTypeSchema.options).default('None'),
+    )
+    .addOption(new Option('--strategy <strategy>', 'BatchStrategy').choices(BatchStrategySchema.options))
+    .option('--max-payload <mb>', 'MaxPayloadInMB (0 = chunked, no limit)', numberOption(0, false))
+    .option('--concurrency <n>', 'MaxConcurrentTransforms', numberOption(1, true))
+    .addOption(
+      new Option('--assemble-with <how>', 'AssembleWith').choices(AssembleWithSchema.options).default('None'),
+    )
+    .option('--input-filter <jsonpath>', 'InputFilter, e.g. $[1:]')
+    .addOption(
+      new Option('--join-source <source>', 'JoinSource').choices(JoinSourceSchema.options).default('None'),
+    )
+    .option('--output-filter <jsonpath>', 'OutputFilter, e.g. $[-1]');
+}
+
+/**
+ * The DataProcessing of CreateTransformJob from the transform flags; throws an InputError naming the flag
+ * when a filter is too long.
+ */
+export function dataProcessingFromFlags(flags: TransformFlags): DataProcessing {
+  const parsed = DataProcessingSchema.safeParse({
+    InputFilter: flags.inputFilter,
+    OutputFilter: flags.outputFilter,
+    JoinSource: flags.joinSource,
+  });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const flag = {
+    InputFilter: '--input-filter',
+    OutputFilter: '--output-filter',
+    JoinSource: '--join-source',
+  }[String(issue.path[0]) as 'InputFilter'];
+  throw new InputError(`${flag ?? 'DataProcessing'}: ${issue.message}`);
 }

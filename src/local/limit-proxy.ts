@@ -1,24 +1,5 @@
 import http from 'node:http';
-
-/** SageMaker's real-time endpoint limits (contract section 2). */
-export interface EndpointLimits {
-  /** Each /ping must answer within this (2 s). */
-  readonly pingTimeoutMs: number;
-  /** The container must pass /ping within this after start (4 min). */
-  readonly startupMs: number;
-  /** Each /invocations must answer within this (60 s). */
-  readonly invocationTimeoutMs: number;
-  /** Request bodies up to this size (6 MiB). */
-  readonly maxBodyBytes: number;
-}
-
-/** SageMaker's defaults. */
-export const SAGEMAKER_LIMITS: EndpointLimits = Object.freeze({
-  pingTimeoutMs: 2_000,
-  startupMs: 240_000,
-  invocationTimeoutMs: 60_000,
-  maxBodyBytes: 6 * 1024 * 1024,
-});
+import { type EndpointLimits, SAGEMAKER_LIMITS } from '../contract/limits.js';
 
 /** The name of the limit a request broke, also sent as the `X-Smkit-Limit` header. */
 export type LimitName = 'ping-timeout' | 'invocation-timeout' | 'body-size' | 'not-in-service';

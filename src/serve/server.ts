@@ -1,4 +1,4 @@
-import { resolvePaths, type ServingSettings } from '../contract/index.js';
+import { resolvePaths, type ServingSettings, toWireBatchStrategy } from '../contract/index.js';
 import { InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { detectModelKind, type LoadContext } from './detect.js';
@@ -30,7 +30,10 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
   }
   const modelDir = resolvePaths(settings.baseDir).model;
   if (settings.batch)
-    log.info({ strategy: settings.batchStrategy ?? 'MULTI_RECORD' }, 'batch transform mode');
+    log.info(
+      { strategy: toWireBatchStrategy(settings.batchStrategy ?? 'MultiRecord') },
+      'batch transform mode',
+    );
   await runServer({
     port: settings.port,
     workers: settings.workers,

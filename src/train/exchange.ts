@@ -10,6 +10,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { TrainContext } from '../../algorithms/types.js';
+import { send } from '../io/http-client.js';
 import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -289,29 +290,6 @@ class Collector<S> {
   }
 }
 
-function post(url: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
-        signal,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
 const RETRYABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH']);
 
 /** A worker's side: delivers its body to the leader, retrying while the leader is not up yet. */
@@ -324,10 +302,15 @@ async function deliver(body: Buffer, options: ExchangeOptions): Promise<void> {
   let lastError = '';
   while (Date.now() < deadline) {
     try {
-      const response = await post(url, body, options.signal);
+      const response = await send(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+        signal: options.signal,
+      });
       if (response.status === 200) return;
       throw new ExchangeError(
-        `the leader ${leader} refused the summary of ${options.current}: ${response.text}`,
+        `the leader ${leader} refused the summary of ${options.current}: ${response.body.toString('utf8')}`,
       );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -1,5 +1,14 @@
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { parseChannel, parseKeyValues, parseMetricDefinitions } from '../../src/cli/job-flags.js';
+import {
+  addTrainingJobFlags,
+  addTransformFlags,
+  dataProcessingFromFlags,
+  parseChannel,
+  parseKeyValues,
+  parseMetricDefinitions,
+  type TransformFlags,
+} from '../../src/cli/job-flags.js';
 
 describe('job flags shared by local train and train-job', () => {
   it('parses a channel with every option, in any case', () => {
@@ -62,5 +71,74 @@ describe('job flags shared by local train and train-job', () => {
       { Name: 'b', Regex: '(\\d+)' },
     ]);
     expect(() => parseMetricDefinitions('x=(')).toThrow("--metric-definitions: the regex of 'x' is invalid");
+  });
+});
+
+/** Parses argv with a throwaway command, as a subcommand would; errors come back as their message. */
+function parse(add: (command: Command) => Command, argv: string[]): Record<string, unknown> {
+  const command = add(new Command('x').exitOverride().configureOutput({ writeErr: () => {} }));
+  command.parse(argv, { from: 'user' });
+  return command.opts();
+}
+
+describe('the flags local and AWS commands share', () => {
+  it('reads a training job: repeatable channels, hyperparameters, runtime, metrics, job name', () => {
+    expect(
+      parse(addTrainingJobFlags, [
+        '--entry-point',
+        'train.js',
+        '--channel',
+        'train=s3://b/train',
+        '--channel',
+        'test=data/test,mode=Pipe',
+        '--hyperparameters',
+        'k=3',
+        '--max-runtime',
+        '3600',
+        '--metric-definitions',
+        'loss=loss: (\\S+)',
+        '--job-name',
+        'j',
+      ]),
+    ).toEqual({
+      entryPoint: 'train.js',
+      channel: ['train=s3://b/train', 'test=data/test,mode=Pipe'],
+      hyperparameters: 'k=3',
+      maxRuntime: 3600,
+      metricDefinitions: 'loss=loss: (\\S+)',
+      jobName: 'j',
+    });
+    expect(() => parse(addTrainingJobFlags, ['--max-runtime', '0'])).toThrow('expected a number >= 1');
+  });
+
+  it("reads a transform with SageMaker's defaults and refuses values the API does not have", () => {
+    expect(parse(addTransformFlags, ['--content-type', 'text/csv', '--split-type', 'TFRecord'])).toEqual({
+      contentType: 'text/csv',
+      accept: 'application/json',
+      splitType: 'TFRecord',
+      assembleWith: 'None',
+      joinSource: 'None',
+    });
+    expect(() =>
+      parse(addTransformFlags, ['--content-type', 'text/csv', '--strategy', 'MULTI_RECORD']),
+    ).toThrow('Allowed choices are MultiRecord, SingleRecord');
+    expect(() => parse(addTransformFlags, [])).toThrow(
+      "required option '--content-type <type>' not specified",
+    );
+  });
+
+  it('builds DataProcessing from the filter flags, naming a filter that is too long', () => {
+    const flags = parse(addTransformFlags, [
+      '--content-type',
+      'text/csv',
+      '--input-filter',
+      '$[1:]',
+      '--join-source',
+      'Input',
+    ]) as unknown as TransformFlags;
+    expect(dataProcessingFromFlags(flags)).toEqual({ InputFilter: '$[1:]', JoinSource: 'Input' });
+    expect(() => dataProcessingFromFlags({ ...flags, outputFilter: `$${'.x'.repeat(40)}` })).toThrow(
+      '--output-filter: JSONPath filters are at most 63 characters, as in CreateTransformJob',
+    );
   });
 });

@@ -113,7 +113,7 @@ describe('settings from the environment', () => {
       timeoutSeconds: 5,
       maxPayloadBytes: 1024 * 1024,
       batch: true,
-      batchStrategy: 'MULTI_RECORD',
+      batchStrategy: 'MultiRecord',
       defaultAccept: 'application/json',
     });
   });
