@@ -50,6 +50,13 @@ export function toAwsError(error: unknown, service: string, operation: string): 
   }
   const status = e.$metadata?.httpStatusCode;
   const requestId = e.$metadata?.requestId;
+  if (name === 'SyntaxError' || /is not valid JSON|Unexpected token/.test(message)) {
+    return new AwsError(
+      `${where}: the service answered${status ? ` HTTP ${status}` : ''} with a body that is not an AWS answer (does this endpoint implement ${operation}?)${requestId ? ` (request id ${requestId})` : ''}`,
+      undefined,
+      status,
+    );
+  }
   const code = name === 'Error' && e.code ? e.code : name;
   return new AwsError(
     `${where}: ${code}: ${message || 'no message'}${status ? ` (HTTP ${status}` : ''}${requestId ? `${status ? ', ' : ' ('}request id ${requestId})` : status ? ')' : ''}`,

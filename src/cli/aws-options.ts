@@ -71,6 +71,8 @@ export async function runAwsCommand(
   const [{ createAwsSession, describeLeftovers, requestsToJson }] = await Promise.all([
     import('../aws/session.js'),
   ]);
+  // The SDK warns on every run under Node 20, which smkit supports; the warning is not the user's to act on.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const session = createAwsSession(settingsFrom(flags), context.env);
   try {
     const result = await body(session);
