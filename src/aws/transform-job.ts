@@ -2,16 +2,17 @@ import { stat } from 'node:fs/promises';
 import type { CreateTransformJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { listFiles } from '../local/job-tree.js';
 import { compileFilter } from '../local/jsonpath.js';
+import {
+  type AssembleWith,
+  type BatchStrategy,
+  checkExecutionParameters,
+  type DataProcessing,
+  type SplitType,
+  TRANSFORM_LIMITS,
+} from '../contract/transform.js';
 import { InputError } from '../util/errors.js';
 import { parseS3Uri } from './arns.js';
 import { type PlannedUpload, s3Join } from './job-uploads.js';
-
-/** SageMaker's limits on a transform job's request (CreateTransformJob). */
-export const TRANSFORM_LIMITS = Object.freeze({
-  maxPayloadMb: 100,
-  /** MaxConcurrentTransforms x MaxPayloadInMB. */
-  concurrencyTimesPayloadMb: 100,
-});
 
 /** What `smkit transform-job` asks for: the flags of `smkit local transform`, plus where on AWS it runs. */
 export interface TransformJobOptions {
@@ -23,15 +24,13 @@ export interface TransformJobOptions {
   readonly output: string;
   readonly contentType?: string;
   readonly accept?: string;
-  readonly splitType?: 'None' | 'Line' | 'RecordIO';
+  readonly splitType?: SplitType;
   readonly compression?: 'None' | 'Gzip';
-  readonly strategy?: 'MultiRecord' | 'SingleRecord';
+  readonly strategy?: BatchStrategy;
   readonly maxPayloadMb?: number;
   readonly concurrency?: number;
-  readonly assembleWith?: 'Line' | 'None';
-  readonly inputFilter?: string;
-  readonly outputFilter?: string;
-  readonly joinSource?: 'Input' | 'None';
+  readonly assembleWith?: AssembleWith;
+  readonly dataProcessing?: DataProcessing;
   readonly environment?: Readonly<Record<string, string>>;
   readonly instanceType: string;
   readonly instanceCount: number;
@@ -55,9 +54,9 @@ export function checkTransformLimits(
   options: Pick<TransformJobOptions, 'maxPayloadMb' | 'concurrency'>,
 ): void {
   const { maxPayloadMb, concurrency } = options;
-  if (maxPayloadMb !== undefined && !(maxPayloadMb >= 0 && maxPayloadMb <= TRANSFORM_LIMITS.maxPayloadMb)) {
+  if (maxPayloadMb !== undefined && !(maxPayloadMb >= 0 && maxPayloadMb <= TRANSFORM_LIMITS.maxPayloadInMB)) {
     throw new InputError(
-      `--max-payload must be between 0 and ${TRANSFORM_LIMITS.maxPayloadMb} MB (got ${maxPayloadMb})`,
+      `--max-payload must be between 0 and ${TRANSFORM_LIMITS.maxPayloadInMB} MB (got ${maxPayloadMb})`,
     );
   }
   if (maxPayloadMb !== undefined && !Number.isInteger(maxPayloadMb)) {
@@ -65,17 +64,12 @@ export function checkTransformLimits(
       `--max-payload must be a whole number of MB, as MaxPayloadInMB is (got ${maxPayloadMb})`,
     );
   }
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    throw new InputError(`--concurrency must be an integer >= 1 (got ${concurrency})`);
-  }
-  // Unset values are the platform's defaults: 6 MB, and the container's choice (at least 1).
-  const payload = maxPayloadMb ?? 6;
-  const transforms = concurrency ?? 1;
-  if (transforms * payload > TRANSFORM_LIMITS.concurrencyTimesPayloadMb) {
-    throw new InputError(
-      `MaxConcurrentTransforms x MaxPayloadInMB must be <= ${TRANSFORM_LIMITS.concurrencyTimesPayloadMb} (got ${transforms} x ${payload}); lower --concurrency or --max-payload`,
-    );
-  }
+  // Unset values are the platform's defaults (6 MB, 1 transform) as far as the rule is concerned.
+  checkExecutionParameters({
+    BatchStrategy: TRANSFORM_LIMITS.defaultStrategy,
+    MaxPayloadInMB: maxPayloadMb ?? TRANSFORM_LIMITS.defaultPayloadInMB,
+    MaxConcurrentTransforms: concurrency ?? TRANSFORM_LIMITS.defaultConcurrency,
+  });
 }
 
 async function localInput(input: string, staging: string): Promise<PlannedUpload> {
@@ -98,15 +92,9 @@ export async function planTransformJob(options: TransformJobOptions): Promise<Tr
       throw new InputError(`--invocation-timeout must be an integer from 1 to 3600 seconds (got ${seconds})`);
     }
   }
-  for (const [flag, filter] of [
-    ['--input-filter', options.inputFilter],
-    ['--output-filter', options.outputFilter],
-  ] as const) {
-    if (filter === undefined) continue;
-    if (filter.length > 63)
-      throw new InputError(`${flag} is ${filter.length} characters; SageMaker allows 63`);
-    compileFilter(filter);
-  }
+  // The filters must be JSONPath batch transform understands (the same subset local transform applies).
+  if (options.dataProcessing?.InputFilter) compileFilter(options.dataProcessing.InputFilter);
+  if (options.dataProcessing?.OutputFilter) compileFilter(options.dataProcessing.OutputFilter);
   let upload: PlannedUpload | undefined;
   let inputUri = options.input;
   if (options.input.startsWith('s3://')) parseS3Uri(options.input, '--input');
@@ -114,11 +102,7 @@ export async function planTransformJob(options: TransformJobOptions): Promise<Tr
     upload = await localInput(options.input, options.stagingPrefix);
     inputUri = upload.uri;
   }
-  const dataProcessing = {
-    ...(options.inputFilter ? { InputFilter: options.inputFilter } : {}),
-    ...(options.outputFilter ? { OutputFilter: options.outputFilter } : {}),
-    ...(options.joinSource ? { JoinSource: options.joinSource } : {}),
-  };
+  const dataProcessing = options.dataProcessing ?? {};
   const request: CreateTransformJobCommandInput = {
     TransformJobName: options.jobName,
     ModelName: options.modelName,
@@ -150,7 +134,7 @@ export async function planTransformJob(options: TransformJobOptions): Promise<Tr
       >['InstanceType'],
       InstanceCount: options.instanceCount,
     },
-    ...(Object.keys(dataProcessing).length ? { DataProcessing: dataProcessing } : {}),
+    ...(Object.keys(dataProcessing).length ? { DataProcessing: { ...dataProcessing } } : {}),
   };
   return { ...(upload ? { upload } : {}), request };
 }

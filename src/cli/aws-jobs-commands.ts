@@ -4,28 +4,20 @@
  * Everything is checked before the first request; the requests are built by src/aws.
  */
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { AwsSession } from '../aws/session.js';
 import { InputError } from '../util/errors.js';
 import { type AwsFlags, addAwsOptions, runAwsCommand } from './aws-options.js';
+import {
+  addTrainingJobFlags,
+  addTransformFlags,
+  collect,
+  dataProcessingFromFlags,
+  numberOption,
+  type TrainingJobFlags,
+  type TransformFlags,
+} from './job-flags.js';
 import type { CliContext } from './local-commands.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function numberOption(min: number, integer: boolean) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (
-      value.trim() === '' ||
-      !Number.isFinite(number) ||
-      number < min ||
-      (integer && !Number.isInteger(number))
-    ) {
-      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
-    }
-    return number;
-  };
-}
 
 /** `--env A=1 --env B=2` as an object, as `smkit local transform` reads it. */
 function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
@@ -59,51 +51,32 @@ async function stagingPrefix(
   return `s3://${await defaultBucket(session)}/${jobName}`;
 }
 
-interface TrainJobFlags extends AwsFlags {
+interface TrainJobFlags extends AwsFlags, TrainingJobFlags {
   readonly image: string;
   readonly algorithm?: string;
-  readonly entryPoint?: string;
-  readonly sourceDir?: string;
-  readonly hyperparameters?: string;
-  readonly hyperparametersFile?: string;
-  readonly channel?: string[];
   readonly role: string;
   readonly instanceCount?: number;
   readonly hosts?: number;
   readonly instanceType: string;
   readonly volumeSize?: number;
-  readonly maxRuntime?: number;
   readonly spot?: boolean;
   readonly maxWait?: number;
   readonly checkpoint?: string;
   readonly output?: string;
-  readonly metricDefinitions?: string;
-  readonly jobName?: string;
   readonly wait?: boolean;
   readonly download?: string;
   readonly pollSeconds?: number;
 }
 
 function registerTrainJob(program: Command, context: CliContext): void {
-  const command = program
+  const command: Command = program
     .command('train-job')
     .description(
       'run a training job on SageMaker with the flags of `smkit local train`: hyperparameters checked by the algorithm first, local channels and code uploaded, logs streamed with --wait',
     )
     .requiredOption('--image <uri>', 'ECR image URI (TrainingImage)')
-    .option('--algorithm <name>', 'built-in algorithm (kmeans, pca)')
-    .option('--entry-point <file>', 'script mode: the training script')
-    .option(
-      '--source-dir <dir>',
-      'script mode: directory packed as sourcedir.tar.gz (entry point relative to it)',
-    )
-    .option('--hyperparameters <k=v,...>', 'hyperparameters, e.g. k=3,feature_dim=4')
-    .option('--hyperparameters-file <json>', 'hyperparameters as a JSON object')
-    .option(
-      '--channel <name=dir|s3://...[,opts]>',
-      'channel: a local dir (uploaded) or S3 prefix; mode, content-type, distribution, wrapper, compression, shuffle',
-      collect,
-    )
+    .option('--algorithm <name>', 'built-in algorithm (kmeans, pca)');
+  addTrainingJobFlags(command)
     .requiredOption('--role <arn>', 'execution role ARN SageMaker assumes')
     .requiredOption('--instance-type <type>', 'e.g. ml.m5.large')
     .option('--instance-count <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true))
@@ -113,7 +86,6 @@ function registerTrainJob(program: Command, context: CliContext): void {
       ),
     )
     .option('--volume-size <gb>', 'VolumeSizeInGB (default 30)', numberOption(1, true))
-    .option('--max-runtime <seconds>', 'MaxRuntimeInSeconds (default 86400)', numberOption(1, true))
     .option('--spot', 'managed spot training (needs --max-wait)')
     .option('--max-wait <seconds>', 'spot: MaxWaitTimeInSeconds, including the run', numberOption(1, true))
     .option('--checkpoint <s3-uri>', 'CheckpointConfig S3Uri, synced with /opt/ml/checkpoints')
@@ -121,8 +93,6 @@ function registerTrainJob(program: Command, context: CliContext): void {
       '--output <s3-uri|dir>',
       'S3OutputPath; a local directory instead means: default bucket, wait, and download model.tar.gz there',
     )
-    .option('--metric-definitions <name=regex;...>', "MetricDefinitions (default: the algorithm's)")
-    .option('--job-name <name>', 'TrainingJobName (default: generated from the image name)')
     .option('--wait', 'wait for the end, streaming the CloudWatch log lines; exit 1 unless Completed')
     .option('--download <dir>', 'with --wait: download model.tar.gz into DIR and extract it into DIR/model')
     .addOption(
@@ -235,7 +205,7 @@ function registerTrainJob(program: Command, context: CliContext): void {
   );
 }
 
-interface TransformJobFlags extends AwsFlags {
+interface TransformJobFlags extends AwsFlags, TransformFlags {
   readonly model?: string;
   readonly image?: string;
   readonly modelData?: string;
@@ -243,16 +213,6 @@ interface TransformJobFlags extends AwsFlags {
   readonly env?: string[];
   readonly input: string;
   readonly output: string;
-  readonly contentType?: string;
-  readonly accept?: string;
-  readonly splitType?: 'None' | 'Line' | 'RecordIO';
-  readonly strategy?: 'MultiRecord' | 'SingleRecord';
-  readonly maxPayload?: number;
-  readonly concurrency?: number;
-  readonly assembleWith?: 'Line' | 'None';
-  readonly inputFilter?: string;
-  readonly outputFilter?: string;
-  readonly joinSource?: 'Input' | 'None';
   readonly instanceType: string;
   readonly instanceCount: number;
   readonly jobName?: string;
@@ -261,7 +221,7 @@ interface TransformJobFlags extends AwsFlags {
 }
 
 function registerTransformJob(program: Command, context: CliContext): void {
-  const command = program
+  const command: Command = program
     .command('transform-job')
     .description(
       'run a batch transform job on SageMaker with the flags of `smkit local transform`, within its payload and concurrency limits',
@@ -272,19 +232,8 @@ function registerTransformJob(program: Command, context: CliContext): void {
     .option('--role <arn>', "with --image: the model's execution role")
     .option('--env <KEY=VALUE>', 'Environment of the transform job (repeatable)', collect)
     .requiredOption('--input <s3-uri|dir>', 'input S3 prefix, or a local directory (uploaded)')
-    .requiredOption('--output <s3-uri>', 'S3OutputPath: X.out per input object X')
-    .option('--content-type <type>', 'ContentType of the input')
-    .option('--accept <type>', 'Accept', 'application/json')
-    .addOption(
-      new Option('--split-type <type>', 'SplitType').choices(['Line', 'RecordIO', 'None']).default('None'),
-    )
-    .addOption(new Option('--strategy <strategy>', 'BatchStrategy').choices(['MultiRecord', 'SingleRecord']))
-    .option('--max-payload <mb>', 'MaxPayloadInMB (0-100; 0 = no limit)', numberOption(0, true))
-    .option('--concurrency <n>', 'MaxConcurrentTransforms (x payload <= 100)', numberOption(1, true))
-    .addOption(new Option('--assemble-with <how>', 'AssembleWith').choices(['Line', 'None']).default('None'))
-    .option('--input-filter <jsonpath>', 'InputFilter, e.g. $[1:]')
-    .addOption(new Option('--join-source <source>', 'JoinSource').choices(['Input', 'None']).default('None'))
-    .option('--output-filter <jsonpath>', 'OutputFilter, e.g. $[-1]')
+    .requiredOption('--output <s3-uri>', 'S3OutputPath: X.out per input object X');
+  addTransformFlags(command)
     .requiredOption('--instance-type <type>', 'e.g. ml.m5.large')
     .option('--instance-count <n>', 'InstanceCount', numberOption(1, true), 1)
     .option('--job-name <name>', 'TransformJobName (default: generated from the model name)')
@@ -336,9 +285,7 @@ function registerTransformJob(program: Command, context: CliContext): void {
         ...(flags.maxPayload !== undefined ? { maxPayloadMb: flags.maxPayload } : {}),
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
         ...(flags.assembleWith ? { assembleWith: flags.assembleWith } : {}),
-        ...(flags.inputFilter ? { inputFilter: flags.inputFilter } : {}),
-        ...(flags.outputFilter ? { outputFilter: flags.outputFilter } : {}),
-        ...(flags.joinSource ? { joinSource: flags.joinSource } : {}),
+        dataProcessing: dataProcessingFromFlags(flags),
         environment,
         instanceType: flags.instanceType,
         instanceCount: flags.instanceCount,

@@ -8,7 +8,15 @@ import { dryRunRequests, inputOf, smkit } from './jobs-cli.js';
 
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/smkit:1';
 const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
-const BASE = ['transform-job', '--instance-type', 'ml.m5.large', '--region', 'us-east-1'];
+const BASE = [
+  'transform-job',
+  '--instance-type',
+  'ml.m5.large',
+  '--region',
+  'us-east-1',
+  '--content-type',
+  'text/csv',
+];
 
 let dir: string;
 let input: string;
@@ -123,6 +131,7 @@ describe('smkit transform-job --dry-run builds CreateTransformJob as SageMaker t
       ModelName: 'm',
       TransformInput: {
         DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://in-bucket/x' } },
+        ContentType: 'text/csv',
         SplitType: 'None',
       },
       TransformOutput: {
