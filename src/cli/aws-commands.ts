@@ -172,10 +172,54 @@ function registerTeardown(program: Command, context: CliContext): void {
   );
 }
 
+function registerPush(program: Command, context: CliContext): void {
+  addAwsOptions(
+    program
+      .command('push')
+      .description('push an image to ECR (creating the repository), then check its manifest and architecture')
+      .option('--build', 'docker build the image first')
+      .option('--image <local-image>', 'the local image to push (default REPOSITORY:TAG)')
+      .option('--context <dir>', 'with --build: the build context', '.')
+      .option('--file <Dockerfile>', 'with --build: the Dockerfile')
+      .requiredOption('--repository <name>', 'ECR repository (created when missing, scan on push)')
+      .option('--tag <tag>', 'image tag', 'latest')
+      .addOption(
+        new Option('--platform <platform>', 'the platform the image must be')
+          .choices(['linux/amd64', 'linux/arm64'])
+          .default('linux/amd64'),
+      )
+      .option('--immutable-tags', 'create the repository with immutable tags')
+      .option(
+        '--registry <host:port>',
+        'push the layers to this registry instead and register the manifest in ECR (emulators, mirrors)',
+      ),
+  ).action((options) =>
+    runAwsCommand(context, 'push', options, async (session) => {
+      const { push } = await import('../aws/push.js');
+      const result = await push(session, {
+        image: options.image,
+        build: options.build,
+        context: options.context,
+        dockerfile: options.file,
+        repository: options.repository,
+        tag: options.tag,
+        platform: options.platform,
+        immutableTags: options.immutableTags,
+        registry: options.registry,
+        onStatus: (line) => context.stderr.write(`${line}\n`),
+      });
+      return {
+        text: `${result.uri}\n${result.digest ? `digest ${result.digest} (${result.architecture})\n` : ''}`,
+        json: result,
+      };
+    }),
+  );
+}
+
 /** Registers the AWS commands on `program`. */
 export function registerAwsCommands(program: Command, context: CliContext): void {
   registerDeploy(program, context);
   registerInvoke(program, context);
   registerTeardown(program, context);
-  void Option;
+  registerPush(program, context);
 }
