@@ -118,6 +118,19 @@ describe('settings from the environment', () => {
     });
   });
 
+  test('SAGEMAKER_BATCH_STRATEGY in either spelling, and a clear error for anything else', () => {
+    for (const [text, strategy] of [
+      ['SINGLE_RECORD', 'SingleRecord'],
+      ['single_record', 'SingleRecord'],
+      ['MULTI_RECORD', 'MultiRecord'],
+    ]) {
+      expect(readServingSettings({ SAGEMAKER_BATCH_STRATEGY: text }).batchStrategy).toBe(strategy);
+    }
+    expect(() => readServingSettings({ SAGEMAKER_BATCH_STRATEGY: 'BATCH' })).toThrow(
+      "SAGEMAKER_BATCH_STRATEGY='BATCH' is invalid: expected MULTI_RECORD or SINGLE_RECORD",
+    );
+  });
+
   test('SMKIT_HOST_ADDRESSES as local mode writes it: host -> IP', () => {
     expect(readTrainingSettings({}).hostAddresses).toBeUndefined();
     expect(
