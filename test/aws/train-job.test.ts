@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
@@ -260,6 +260,11 @@ describe('smkit train-job refuses bad input before any request', () => {
       'an image in another region',
       ['--image', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/smkit:1'],
       /is in eu-west-1 but the SageMaker resources would be in us-east-1/,
+    ],
+    [
+      '--output DIR and --download DIR',
+      ['--output', '/tmp/a', '--download', '/tmp/b'],
+      /give --output DIR or --download DIR, not both/,
     ],
     [
       'a job name SageMaker refuses',
