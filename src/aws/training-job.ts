@@ -3,8 +3,7 @@ import path from 'node:path';
 import type { Channel, CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { findAlgorithm } from '../../algorithms/index.js';
 import { ENV } from '../contract/index.js';
-import type { RawHyperparameters } from '../contract/hyperparameter-encoding.js';
-import { jobHyperparameters } from '../contract/job-hyperparameters.js';
+import { type JobHyperparameterOptions, jobHyperparameters } from '../contract/job-hyperparameters.js';
 import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
 import { listFiles } from '../local/job-tree.js';
 import { algorithmHyperparameters, parseAlgorithmHyperparameters } from '../train/builtin.js';
@@ -21,21 +20,11 @@ export const TRAINING_DEFAULTS = Object.freeze({
 });
 
 /** What `smkit train-job` asks for: the flags of `smkit local train`, plus where on AWS it runs. */
-export interface TrainingJobOptions {
-  readonly jobName: string;
+export interface TrainingJobOptions extends Omit<JobHyperparameterOptions, 'submitDirectory'> {
   readonly image: string;
-  /** Built-in algorithm (`kmeans`, `pca`); exclusive with `entryPoint`. */
-  readonly algorithm?: string;
-  /** Script mode: the entry file, relative to `sourceDir` when that is given. */
-  readonly entryPoint?: string;
-  readonly sourceDir?: string;
-  readonly hyperparameters: RawHyperparameters;
-  /** Keys typed on the command line (strings to be typed for script mode, as local train does). */
-  readonly hyperparametersFromCli?: ReadonlySet<string>;
-  /** `dir` is an `s3://` prefix or a local directory, uploaded before the job starts. */
+  /** `source` is an `s3://` prefix or a local directory, uploaded before the job starts. */
   readonly channels: readonly ChannelSpec[];
   readonly roleArn: string;
-  readonly region: string;
   readonly instanceCount: number;
   readonly instanceType: string;
   readonly volumeSizeGb?: number;
@@ -67,16 +56,7 @@ export interface TrainingJobPlan {
  * instance that is already billed.
  */
 export async function trainingHyperparameters(
-  options: Pick<
-    TrainingJobOptions,
-    | 'algorithm'
-    | 'entryPoint'
-    | 'sourceDir'
-    | 'hyperparameters'
-    | 'hyperparametersFromCli'
-    | 'jobName'
-    | 'region'
-  >,
+  options: Omit<JobHyperparameterOptions, 'submitDirectory'>,
   submitDirectory: string,
 ): Promise<Record<string, string>> {
   const encoded = jobHyperparameters({ ...options, submitDirectory });

@@ -17,18 +17,7 @@ import {
   type TrainingJobFlags,
   type TransformFlags,
 } from './job-flags.js';
-import type { CliContext } from './local-commands.js';
-
-/** `--env A=1 --env B=2` as an object, as `smkit local transform` reads it. */
-function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InputError(`--env expects KEY=VALUE (got '${pair}')`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
+import { type CliContext, envFrom } from './local-commands.js';
 
 /** Log lines and status changes while waiting go to stderr; the summary goes to stdout. */
 function progressPrinter(context: CliContext) {
