@@ -4,6 +4,7 @@ import { checkModelArchive } from '../local/archives.js';
 import { InputError } from '../util/errors.js';
 import { checkImageRegion, parseImageUri, parseRoleArn, parseS3Uri } from './arns.js';
 import { defaultBucket } from './default-bucket.js';
+import { checkImageInEcr } from './image-check.js';
 import { generateName } from './names.js';
 import type { AwsSession } from './session.js';
 
@@ -66,6 +67,7 @@ export async function modelForTransform(
     name,
     baseName: name.replace(/-\d{4}(-\d+)+$/, ''),
     async create() {
+      await checkImageInEcr(session, image);
       let modelDataUrl = data;
       if (!data.startsWith('s3://')) {
         const bucket = await defaultBucket(session);

@@ -165,6 +165,8 @@ function registerTrainJob(program: Command, context: CliContext): void {
         outputPath: s3Output ?? 's3://placeholder-bucket/',
         stagingPrefix: `s3://placeholder-bucket/${jobName}`,
       });
+      const { checkImageInEcr } = await import('../aws/image-check.js');
+      await checkImageInEcr(session, image);
       const staging = await stagingPrefix(session, s3Output, jobName);
       const plan = await planTrainingJob({
         ...options,

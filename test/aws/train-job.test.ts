@@ -72,11 +72,17 @@ describe('smkit train-job --dry-run builds CreateTrainingJob as SageMaker takes 
     const requests = dryRunRequests(run);
     // Uploads first (one object per file, keys as relative paths), then the job; no bucket creation.
     expect(requests.map((r) => `${r.service} ${r.operation}`)).toEqual([
+      'ecr DescribeImages',
       's3 PutObject',
       's3 PutObject',
       'sagemaker CreateTrainingJob',
     ]);
-    expect(requests.slice(0, 2).map((r) => r.input)).toEqual([
+    expect(requests[0]!.input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'smkit-kmeans',
+      imageIds: [{ imageTag: '1.0' }],
+    });
+    expect(requests.slice(1, 3).map((r) => r.input)).toEqual([
       {
         Bucket: 'out-bucket',
         Key: 'jobs/kmeans-job-1/input/train/a.csv',
@@ -157,6 +163,7 @@ describe('smkit train-job --dry-run builds CreateTrainingJob as SageMaker takes 
     ]);
     const requests = dryRunRequests(run);
     expect(requests.map((r) => `${r.service} ${r.operation}`)).toEqual([
+      'ecr DescribeImages',
       'sts GetCallerIdentity',
       's3 HeadBucket',
       's3 CreateBucket',
@@ -165,8 +172,8 @@ describe('smkit train-job --dry-run builds CreateTrainingJob as SageMaker takes 
       's3 PutObject',
       'sagemaker CreateTrainingJob',
     ]);
-    expect(requests[2]!.input).toEqual({ Bucket: 'sagemaker-us-east-1-ACCOUNT_ID' });
-    expect(requests[5]!.input).toMatchObject({
+    expect(requests[3]!.input).toEqual({ Bucket: 'sagemaker-us-east-1-ACCOUNT_ID' });
+    expect(requests[6]!.input).toMatchObject({
       Bucket: 'sagemaker-us-east-1-ACCOUNT_ID',
       Key: 'script-job/source/sourcedir.tar.gz',
     });
@@ -312,7 +319,7 @@ describe('smkit train-job refuses bad input before any request', () => {
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^smkit train-job: SageMaker CreateTrainingJob: no AWS credentials found; set AWS_PROFILE/,
+      /^smkit train-job: ECR DescribeImages: no AWS credentials found; set AWS_PROFILE/,
     );
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });

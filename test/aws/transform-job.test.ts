@@ -164,6 +164,7 @@ describe('smkit transform-job --dry-run builds CreateTransformJob as SageMaker t
       ]),
     );
     expect(requests.map((r) => `${r.service} ${r.operation}`)).toEqual([
+      'ecr DescribeImages',
       'sts GetCallerIdentity',
       's3 HeadBucket',
       's3 CreateBucket',
@@ -181,7 +182,7 @@ describe('smkit transform-job --dry-run builds CreateTransformJob as SageMaker t
         ModelDataUrl: `s3://sagemaker-us-east-1-ACCOUNT_ID/${created.ModelName}/model.tar.gz`,
       },
     });
-    expect(requests[5]!.input).toMatchObject({
+    expect(requests[6]!.input).toMatchObject({
       Bucket: 'sagemaker-us-east-1-ACCOUNT_ID',
       Key: 'from-image/input/rows.csv',
     });

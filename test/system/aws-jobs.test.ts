@@ -29,6 +29,7 @@ import {
   ListTrainingJobsCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import * as tar from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
@@ -86,6 +87,26 @@ async function putTrainingLogs(stream: string, lines: readonly string[]): Promis
   );
 }
 
+/** Registers IMAGE in moto's ECR as `smkit push` leaves it (moto has no registry: PutImage). */
+async function putImage(): Promise<void> {
+  const ecr = new ECRClient(clientConfig(moto.endpoint));
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'smkit' }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
+    layers: [],
+  };
+  await ecr.send(
+    new PutImageCommand({ repositoryName: 'smkit', imageTag: '1', imageManifest: JSON.stringify(manifest) }),
+  );
+  ecr.destroy();
+}
+
 beforeAll(async () => {
   moto = await startMoto();
   s3 = new S3Client(clientConfig(moto.endpoint));
@@ -111,6 +132,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.reset();
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await putImage();
 });
 
 describe('smkit train-job against moto_server', () => {
@@ -301,6 +323,34 @@ describe('smkit train-job against moto_server', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /^smkit train-job: invalid hyperparameters for kmeans: k must be an integer >= 1 \(got '0'\)\n$/,
+    );
+    expect((await sagemaker.send(new ListTrainingJobsCommand({}))).TrainingJobSummaries).toEqual([]);
+    expect(await keys(BUCKET)).toEqual([]);
+  });
+
+  test('an image that is not in ECR: one line saying how to push it, no job and nothing uploaded', async () => {
+    const run = await smkit([
+      'train-job',
+      '--image',
+      `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/smkit:only-local`,
+      '--role',
+      ROLE,
+      '--instance-type',
+      'ml.m5.large',
+      '--algorithm',
+      'kmeans',
+      '--hyperparameters',
+      'k=2,feature_dim=2',
+      '--channel',
+      `train=${data}`,
+      '--output',
+      `s3://${BUCKET}/out`,
+      '--endpoint-url',
+      moto.endpoint,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^smkit train-job: \S+smkit:only-local is not in ECR .*smkit push --repository smkit --tag only-local`\n$/,
     );
     expect((await sagemaker.send(new ListTrainingJobsCommand({}))).TrainingJobSummaries).toEqual([]);
     expect(await keys(BUCKET)).toEqual([]);
