@@ -72,6 +72,7 @@ describe('deploy requests', () => {
     await deploy(session, { ...base, instanceCount: 3, environment: { A: '1' } });
     expect(session.requests.map((r) => `${r.service}:${r.operation}`)).toEqual([
       'ecr:DescribeImages',
+      'ecr:BatchGetImage',
       'sagemaker:CreateModel',
       'sagemaker:CreateEndpointConfig',
       'sagemaker:DescribeEndpoint',
@@ -125,8 +126,9 @@ describe('deploy requests', () => {
   test('a local archive is checked, then the bucket is made and the archive uploaded before CreateModel', async () => {
     const session = dryRun();
     await deploy(session, { ...base, modelData: archive, bucket: 'my-models' });
-    expect(session.requests.map((r) => r.operation).slice(0, 5)).toEqual([
+    expect(session.requests.map((r) => r.operation).slice(0, 6)).toEqual([
       'DescribeImages',
+      'BatchGetImage',
       'HeadBucket',
       'CreateBucket',
       'PutObject',
@@ -199,6 +201,32 @@ describe('deploy requests', () => {
     await expect(deploy(session, { ...base, ...change } as DeployOptions)).rejects.toThrow(message);
     expect(session.requests).toEqual([]);
   });
+
+  test.each([
+    [
+      'ml.m5.large',
+      /multi-platform index \(linux\/amd64, linux\/arm64\), which SageMaker cannot pull; push it again with `smkit push --platform linux\/amd64`/,
+    ],
+    [
+      'ml.c7g.xlarge',
+      /multi-platform index \(linux\/amd64\), .*no linux\/arm64 image for ml.c7g.xlarge \(it would fail with 'exec format error'\)/,
+    ],
+  ])(
+    'an image whose tag is an OCI index is refused for %s before anything is created',
+    async (instanceType, message) => {
+      const platforms = instanceType === 'ml.m5.large' ? ['amd64', 'arm64'] : ['amd64'];
+      const index = {
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          ...platforms.map((architecture) => ({ platform: { os: 'linux', architecture } })),
+          { platform: { os: 'unknown', architecture: 'unknown' } },
+        ],
+      };
+      const session = dryRun({ BatchGetImage: { images: [{ imageManifest: JSON.stringify(index) }] } });
+      await expect(deploy(session, { ...base, instanceType })).rejects.toThrow(message);
+      expect(session.requests.map((r) => r.operation)).toEqual(['DescribeImages', 'BatchGetImage']);
+    },
+  );
 
   test('Graviton instance families are arm64, the rest amd64', () => {
     expect(
@@ -373,6 +401,7 @@ describe('smkit deploy --dry-run', () => {
     const requests = JSON.parse(stdout) as RecordedRequest[];
     expect(requests.map((r) => r.operation)).toEqual([
       'DescribeImages',
+      'BatchGetImage',
       'CreateModel',
       'CreateEndpointConfig',
       'DescribeEndpoint',
