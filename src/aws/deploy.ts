@@ -10,7 +10,7 @@ import {
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import {
   type CreateEndpointConfigCommandInput,
@@ -232,6 +232,7 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
         `${image.uri} is not in ECR (a tag that exists only locally?); push it with \`smkit push --repository ${image.repository} --tag ${image.tag ?? 'TAG'}\``,
       );
     }
+    await checkManifest(session, image, options);
   }
 
   let modelDataUrl = options.modelData;
@@ -376,6 +377,57 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
     ? await putAutoscaling(session, endpointName, options.autoscale)
     : undefined;
   return { ...result, status: 'InService', ...(autoscaling ? { autoscaling } : {}) };
+}
+
+const INDEX_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+
+/**
+ * Refuses an image whose tag is a multi-platform index (buildx provenance writes one), which SageMaker
+ * cannot pull, saying whether it even holds the instance's architecture.
+ */
+async function checkManifest(
+  session: AwsSession,
+  image: ReturnType<typeof parseImageUri>,
+  options: DeployOptions,
+): Promise<void> {
+  const got = await session.lookup(
+    'ecr',
+    new BatchGetImageCommand({
+      registryId: image.account,
+      repositoryName: image.repository,
+      imageIds: [image.digest ? { imageDigest: image.digest } : { imageTag: image.tag! }],
+      acceptedMediaTypes: [
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        ...INDEX_TYPES,
+      ],
+    }),
+  );
+  const text = got?.images?.[0]?.imageManifest;
+  if (!text) return;
+  let manifest: { mediaType?: string; manifests?: { platform?: { os?: string; architecture?: string } }[] };
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const mediaType = manifest.mediaType ?? got?.images?.[0]?.imageManifestMediaType ?? '';
+  if (!INDEX_TYPES.includes(mediaType)) return;
+  const platforms = (manifest.manifests ?? [])
+    .map((m) => `${m.platform?.os}/${m.platform?.architecture}`)
+    .filter((p) => !p.includes('unknown'));
+  const wanted = options.instanceType ? instanceArchitecture(options.instanceType) : 'amd64';
+  const has = platforms.includes(`linux/${wanted}`);
+  throw new InputError(
+    `${image.uri} is a multi-platform index (${platforms.join(', ') || 'no platforms'}), which SageMaker cannot pull; ${
+      has
+        ? `push it again with \`smkit push --platform linux/${wanted}\` (it replaces the index by its linux/${wanted} image)`
+        : `and it has no linux/${wanted} image for ${options.instanceType ?? 'a serverless endpoint'} (it would fail with 'exec format error'): build one with --platform linux/${wanted}`
+    }`,
+  );
 }
 
 async function waitForEndpoint(

@@ -216,10 +216,56 @@ function registerPush(program: Command, context: CliContext): void {
   );
 }
 
+function registerRegister(program: Command, context: CliContext): void {
+  const list = (value: string) =>
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+  addAwsOptions(
+    program
+      .command('register')
+      .description('add a model package version to the model registry (group created when missing)')
+      .requiredOption('--image <uri>', 'ECR image URI')
+      .requiredOption('--model-data <s3-uri>', 's3://.../model.tar.gz')
+      .requiredOption('--group <name>', 'model package group')
+      .addOption(
+        new Option('--approval <status>', 'ModelApprovalStatus')
+          .choices(['Approved', 'PendingManualApproval', 'Rejected'])
+          .default('PendingManualApproval'),
+      )
+      .option('--description <text>', 'ModelPackageDescription')
+      .option('--instance-types <list>', 'real-time instance types (default ml.m5.large,ml.c5.xlarge)', list)
+      .option(
+        '--transform-instance-types <list>',
+        'batch transform instance types (default: --instance-types)',
+        list,
+      ),
+  ).action((options) =>
+    runAwsCommand(context, 'register', options, async (session) => {
+      const { register } = await import('../aws/register.js');
+      const result = await register(session, {
+        image: options.image,
+        modelData: options.modelData,
+        group: options.group,
+        approval: options.approval,
+        description: options.description,
+        instanceTypes: options.instanceTypes,
+        transformInstanceTypes: options.transformInstanceTypes,
+      });
+      return {
+        text: `${result.modelPackageArn} (${result.approval}${result.groupCreated ? `, group ${result.group} created` : ''})\ndeploy it: smkit deploy --model-package ${result.modelPackageArn} --role ARN --instance-type ml.m5.large\n`,
+        json: result,
+      };
+    }),
+  );
+}
+
 /** Registers the AWS commands on `program`. */
 export function registerAwsCommands(program: Command, context: CliContext): void {
   registerDeploy(program, context);
   registerInvoke(program, context);
   registerTeardown(program, context);
   registerPush(program, context);
+  registerRegister(program, context);
 }

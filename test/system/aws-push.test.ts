@@ -14,10 +14,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { replaceIndex, readManifest } from '../../src/aws/registry.js';
 import { freePort } from '../../src/util/net.js';
 import { AWS_TEST_ENV, clientConfig, MOTO_ACCOUNT, type Moto, smkit, startMoto } from './aws-helpers.js';
-import { SMKIT_TEST_NAMESPACE } from './docker-names.js';
 
 const run = promisify(execFile);
-const TINY = `smkit-push-tiny:${SMKIT_TEST_NAMESPACE}`;
+// Namespaced like the other system test images, so checkouts sharing the engine do not collide.
+const TINY = `smkit-push-tiny:${process.env.SMKIT_TEST_NAMESPACE || 'default'}`;
 
 let moto: Moto;
 let ecr: ECRClient;
