@@ -146,7 +146,7 @@ function registerTrain(local: Command, context: CliContext): void {
 }
 
 /** `--env A=1 --env B=2` as an object; a value may hold commas (`--env 'X=a,b'` is one pair). */
-function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
+export function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs ?? []) {
     const eq = pair.indexOf('=');

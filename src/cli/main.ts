@@ -1,6 +1,8 @@
 import { Command, Help, type Option } from 'commander';
 import { smkitVersion } from '../util/version.js';
 import { SmkitError } from '../util/errors.js';
+import { registerAwsCommands } from './aws-commands.js';
+import { registerAwsJobCommands } from './aws-jobs-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { envHelp, SERVE_ENV, TRAIN_ENV } from './env-help.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
@@ -72,6 +74,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
   registerLocalCommands(program, context);
   registerDemoCommand(program, context);
+  registerAwsCommands(program, context);
+  registerAwsJobCommands(program, context);
 
   await program.parseAsync([...argv]);
 }

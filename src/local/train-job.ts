@@ -9,11 +9,8 @@ import { InputError } from '../util/errors.js';
 import { tarDirectories } from './archives.js';
 import { missingCommandMessage, isMissingCommand } from './docker.js';
 import { type HostLauncher, hostAddressList } from './host-process.js';
-import {
-  encodeBuiltInHyperparameters,
-  encodeScriptModeHyperparameters,
-  type RawHyperparameters,
-} from '../contract/hyperparameter-encoding.js';
+import type { RawHyperparameters } from '../contract/hyperparameter-encoding.js';
+import { jobHyperparameters } from '../contract/job-hyperparameters.js';
 import { buildJobTrees, type HostTree } from './job-tree.js';
 import { MetricCollector, type MetricSeries } from './metrics.js';
 import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
@@ -88,19 +85,11 @@ export interface LocalTrainResult {
 const FAILURE_LIMIT = 1024;
 
 function hyperparametersFor(options: LocalTrainOptions, baseDir: string): Record<string, string> {
-  if (options.algorithm) return encodeBuiltInHyperparameters(options.hyperparameters);
-  const program = options.sourceDir ? options.entryPoint! : path.basename(options.entryPoint!);
-  return encodeScriptModeHyperparameters(
-    {
-      ...options.hyperparameters,
-      sagemaker_program: program,
-      sagemaker_submit_directory: path.posix.join(baseDir, 'code'),
-      sagemaker_container_log_level: 20,
-      sagemaker_job_name: options.jobName,
-      sagemaker_region: 'us-east-1',
-    },
-    options.hyperparametersFromCli,
-  );
+  return jobHyperparameters({
+    ...options,
+    region: 'us-east-1',
+    submitDirectory: path.posix.join(baseDir, 'code'),
+  });
 }
 
 async function checkEntryPoint(options: LocalTrainOptions): Promise<void> {
