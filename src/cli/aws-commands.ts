@@ -6,9 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../util/errors.js';
 import { addAwsOptions, runAwsCommand } from './aws-options.js';
-import type { CliContext } from './local-commands.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { type CliContext, collect, envFrom, readStdin } from './local-commands.js';
 
 function integerAtLeast(min: number) {
   return (value: string): number => {
@@ -17,23 +15,6 @@ function integerAtLeast(min: number) {
       throw new InvalidArgumentError(`expected an integer >= ${min}`);
     return number;
   };
-}
-
-function envFrom(pairs: readonly string[] | undefined): Record<string, string> | undefined {
-  if (!pairs?.length) return undefined;
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InputError(`--env expects KEY=VALUE (got '${pair}')`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function registerDeploy(program: Command, context: CliContext): void {
@@ -81,7 +62,7 @@ function registerDeploy(program: Command, context: CliContext): void {
           ...(serverless ? { serverless } : {}),
           asyncOutput: options.async,
           ...(autoscale ? { autoscale } : {}),
-          ...(envFrom(options.env) ? { environment: envFrom(options.env) } : {}),
+          ...(options.env?.length ? { environment: envFrom(options.env) } : {}),
           bucket: options.bucket,
           wait: options.wait,
           waitSeconds: options.waitTimeout,

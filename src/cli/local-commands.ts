@@ -27,7 +27,8 @@ export interface CliContext {
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Commander collector for repeatable options (`--env A=1 --env B=2`). */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Parses a number option: `integer` and `min` say what is allowed, the error says it. */
 function numberOption(min: number, integer: boolean) {
@@ -196,7 +197,7 @@ function registerTrain(local: Command, context: CliContext): void {
 }
 
 /** `--env A=1 --env B=2` as an object; a value may hold commas (`--env 'X=a,b'` is one pair). */
-function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
+export function envFrom(pairs: readonly string[] | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs ?? []) {
     const eq = pair.indexOf('=');
@@ -287,7 +288,8 @@ function registerInvoke(local: Command, context: CliContext): void {
     );
 }
 
-async function readStdin(): Promise<Buffer> {
+/** All of stdin, for `--body -`. */
+export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
