@@ -4,8 +4,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { readServingSettings } from '../contract/index.js';
 import { prepareModelDir, removeTree } from '../local/archives.js';
-import { detectModelKind } from '../serve/detect.js';
-import { registerModelKinds } from '../serve/model-kinds.js';
+import { defaultModelKinds } from '../serve/kinds/index.js';
+import { detectModelKind } from '../serve/kinds/kind.js';
 
 /**
  * Checks a local model.tar.gz as `smkit local serve` would before it is uploaded: safe members at the
@@ -17,10 +17,10 @@ export async function checkLocalModel(file: string): Promise<string> {
   const modelDir = path.join(work, 'model');
   try {
     await prepareModelDir(file, modelDir);
-    registerModelKinds();
     const kind = await detectModelKind(modelDir, {
       settings: readServingSettings({}),
       log: pino({ level: 'silent' }),
+      kinds: defaultModelKinds,
     });
     return kind.name;
   } finally {

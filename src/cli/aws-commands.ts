@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../util/errors.js';
 import { addAwsOptions, runAwsCommand } from './aws-options.js';
-import { type CliContext, collect, envFrom, readStdin } from './local-commands.js';
+import { collect } from './job-flags.js';
+import { type CliContext, envFrom, readStdin } from './local-commands.js';
 
 function integerAtLeast(min: number) {
   return (value: string): number => {

@@ -1,7 +1,17 @@
-import { Command } from 'commander';
+import { Command, Help, type Option } from 'commander';
+import { smkitVersion } from '../util/version.js';
 import { registerAwsCommands } from './aws-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { envHelp, SERVE_ENV, TRAIN_ENV } from './env-help.js';
 import { type CliContext, registerLocalCommands } from './local-commands.js';
+
+const plainHelp = new Help();
+
+/** An option's help text, with `(required)` for the options a command cannot run without. */
+function describeOption(option: Option): string {
+  const text = plainHelp.optionDescription(option);
+  return option.mandatory ? `${text} (required)` : text;
+}
 
 /**
  * The `smkit` command. SageMaker runs the image as `IMAGE train` or `IMAGE serve`;
@@ -10,7 +20,10 @@ import { type CliContext, registerLocalCommands } from './local-commands.js';
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('smkit')
     .description('SageMaker bring-your-own-container toolkit for Node.js')
-    .showHelpAfterError();
+    .version(smkitVersion(), '-V, --version', 'print the smkit version')
+    .showHelpAfterError()
+    // Subcommands inherit this: required options say so in every --help.
+    .configureHelp({ optionDescription: describeOption });
 
   // Commands: `train` (src/train), `serve` (src/serve), `local` and `demo` (src/local). Each loads its
   // modules when it runs, so one command does not pay for the others' start-up.
@@ -20,6 +33,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       'run the training job under SAGEMAKER_BASE_DIR (default /opt/ml): a user script (sagemaker_program) ' +
         'or a built-in algorithm (smkit_algorithm / SMKIT_ALGORITHM); exits non-zero with output/failure on failure',
     )
+    .addHelpText('after', envHelp(TRAIN_ENV))
     .action(async () => {
       // Exit explicitly: SDK sockets or user-started timers must not keep a finished job alive.
       // Each command imports only its own modules: `train` must not pay for the HTTP stack, nor `serve`
@@ -31,6 +45,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   program
     .command('serve')
     .description('serve the model in $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) on port 8080')
+    .addHelpText('after', envHelp(SERVE_ENV))
     .action(async () => {
       const [{ readServingSettings }, { serve }, { createLogger }] = await Promise.all([
         import('../contract/index.js'),

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import {
+  ChannelNameSchema,
+  CompressionTypeSchema,
+  RecordWrapperTypeSchema,
+  S3DistributionTypeSchema,
+  TrainingInputModeSchema,
+} from './job-spec.js';
 import type { SageMakerPaths } from './paths.js';
 
 /** hyperparameters.json: an object of strings (the platform always sends strings; local tools may not). */
@@ -9,18 +16,13 @@ export const HyperparametersFileSchema = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
 );
 
-/** A channel name as SageMaker allows it. */
-export const ChannelNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
-
 /** One entry of inputdataconfig.json. */
 export const ChannelConfigSchema = z.object({
   ContentType: z.string().optional(),
-  TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
-  S3DistributionType: z.enum(['FullyReplicated', 'ShardedByS3Key']).default('FullyReplicated'),
-  RecordWrapperType: z.enum(['None', 'RecordIO']).default('None'),
-  CompressionType: z.enum(['None', 'Gzip']).optional(),
+  TrainingInputMode: TrainingInputModeSchema.default('File'),
+  S3DistributionType: S3DistributionTypeSchema.default('FullyReplicated'),
+  RecordWrapperType: RecordWrapperTypeSchema.default('None'),
+  CompressionType: CompressionTypeSchema.optional(),
 });
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 

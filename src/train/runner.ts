@@ -167,7 +167,7 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
     if (job.kind === 'script') {
       if (job.submitDirectory) {
         // tar and the AWS SDK load only when there is code to fetch.
-        const { prepareCodeDir } = await import('./code-dir.js');
+        const { prepareCodeDir } = await import('../io/archive/code-dir.js');
         await prepareCodeDir({
           submitDirectory: job.submitDirectory,
           codeDir: paths.code,

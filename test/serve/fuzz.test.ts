@@ -6,11 +6,9 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
-import { loadModel } from '../../src/serve/detect.js';
-import { registerModelKinds } from '../../src/serve/model-kinds.js';
+import { loadModel } from '../../src/serve/kinds/kind.js';
+import { defaultModelKinds as kinds } from '../../src/serve/kinds/index.js';
 import { kmeansModelFile, quietLog, settingsFrom, startApp, type TestServer } from './helpers.js';
-
-registerModelKinds();
 
 let dir: string;
 let server: TestServer;
@@ -19,7 +17,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'smkit-fuzz-'));
   await writeFile(path.join(dir, 'model_algo-1'), kmeansModelFile());
   const settings = settingsFrom({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '0.01' });
-  server = await startApp({ settings, loadHandler: () => loadModel(dir, { settings, log: quietLog }) });
+  server = await startApp({
+    settings,
+    loadHandler: () => loadModel(dir, { settings, log: quietLog, kinds }),
+  });
   await server.app.loaded;
 });
 

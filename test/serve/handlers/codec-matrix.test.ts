@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeRecord, encodeDenseRecords } from '../../../src/io/recordio-protobuf.js';
 import { encodeNpy } from '../../../src/io/npy.js';
 import { splitRecordIO } from '../../../src/io/recordio.js';
-import { fileSystem, initTfjsBackend } from '../../../src/serve/handlers/tfjs.js';
+import { fileSystem, initTfjsBackend } from '../../../src/serve/kinds/tfjs/tfjs.js';
 import { request, type TestServer } from '../helpers.js';
 import { makeOnnxFixtures, type OnnxFixtures } from './fixtures.js';
 import { serveModel } from './serve-model.js';
