@@ -2,13 +2,11 @@
  * The AWS commands (`push`, `deploy`, `invoke`, `register`, `teardown`): thin wrappers over src/aws.
  * Each loads its modules only when it runs.
  */
-import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../util/errors.js';
 import { addAwsOptions, runAwsCommand } from './aws-options.js';
-import type { CliContext } from './local-commands.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { collect } from './job-flags.js';
+import { type CliContext, envFrom, readBodyFile, readStdin } from './local-commands.js';
 
 function integerAtLeast(min: number) {
   return (value: string): number => {
@@ -17,23 +15,6 @@ function integerAtLeast(min: number) {
       throw new InvalidArgumentError(`expected an integer >= ${min}`);
     return number;
   };
-}
-
-function envFrom(pairs: readonly string[] | undefined): Record<string, string> | undefined {
-  if (!pairs?.length) return undefined;
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InputError(`--env expects KEY=VALUE (got '${pair}')`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function registerDeploy(program: Command, context: CliContext): void {
@@ -81,7 +62,7 @@ function registerDeploy(program: Command, context: CliContext): void {
           ...(serverless ? { serverless } : {}),
           asyncOutput: options.async,
           ...(autoscale ? { autoscale } : {}),
-          ...(envFrom(options.env) ? { environment: envFrom(options.env) } : {}),
+          ...(options.env?.length ? { environment: envFrom(options.env) } : {}),
           bucket: options.bucket,
           wait: options.wait,
           waitSeconds: options.waitTimeout,
@@ -116,12 +97,7 @@ function registerInvoke(program: Command, context: CliContext): void {
   ).action((options) =>
     runAwsCommand(context, 'invoke', options, async (session) => {
       const { invoke } = await import('../aws/invoke.js');
-      const body =
-        options.body === '-'
-          ? await readStdin()
-          : await readFile(options.body).catch((error: Error) => {
-              throw new InputError(`--body ${options.body}: ${error.message}`);
-            });
+      const body = options.body === '-' ? await readStdin() : await readBodyFile(options.body);
       const answer = await invoke(session, {
         endpointName: options.endpoint,
         contentType: options.contentType,

@@ -238,7 +238,7 @@ function registerInvoke(local: Command, context: CliContext): void {
 }
 
 /** The --body file, or a one-line InputError saying which file could not be read and why. */
-async function readBodyFile(file: string): Promise<Buffer> {
+export async function readBodyFile(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (error) {
@@ -255,7 +255,8 @@ async function readBodyFile(file: string): Promise<Buffer> {
   }
 }
 
-async function readStdin(): Promise<Buffer> {
+/** All of stdin, for `--body -`. */
+export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);

@@ -67,22 +67,24 @@ afterAll(async () => {
 
 beforeEach(() => moto.reset());
 
+/** `smkit push` of the tiny image through the loopback registry into moto's ECR. */
+const pushTiny = (repository: string, ...more: string[]) =>
+  smkit([
+    'push',
+    '--endpoint-url',
+    moto.endpoint,
+    '--image',
+    TINY,
+    '--repository',
+    repository,
+    '--registry',
+    registryHost,
+    ...more,
+  ]);
+
 describe('smkit push', () => {
   test('creates the repository, pushes, checks the manifest and registers it in ECR', async () => {
-    const pushed = await smkit([
-      'push',
-      '--endpoint-url',
-      moto.endpoint,
-      '--image',
-      TINY,
-      '--repository',
-      'team/tiny',
-      '--tag',
-      '1.0',
-      '--registry',
-      registryHost,
-      '--json',
-    ]);
+    const pushed = await pushTiny('team/tiny', '--tag', '1.0', '--json');
     expect(pushed.code, pushed.stderr).toBe(0);
     const result = JSON.parse(pushed.stdout) as {
       uri: string;
@@ -115,39 +117,13 @@ describe('smkit push', () => {
     ]);
 
     // Pushing again to the existing repository does not create it again.
-    const again = await smkit([
-      'push',
-      '--endpoint-url',
-      moto.endpoint,
-      '--image',
-      TINY,
-      '--repository',
-      'team/tiny',
-      '--tag',
-      '1.1',
-      '--registry',
-      registryHost,
-      '--json',
-    ]);
+    const again = await pushTiny('team/tiny', '--tag', '1.1', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as { repositoryCreated: boolean }).repositoryCreated).toBe(false);
   });
 
   test('an image of another architecture than --platform is refused, saying what exists', async () => {
-    const pushed = await smkit([
-      'push',
-      '--endpoint-url',
-      moto.endpoint,
-      '--image',
-      TINY,
-      '--repository',
-      'tiny',
-      '--platform',
-      'linux/arm64',
-      '--registry',
-      registryHost,
-      '--immutable-tags',
-    ]);
+    const pushed = await pushTiny('tiny', '--platform', 'linux/arm64', '--immutable-tags');
     expect(pushed.code).toBe(1);
     expect(pushed.stderr).toMatch(
       /smkit push: .*tiny:latest is linux\/amd64, not linux\/arm64: instances of that platform would fail with 'exec format error'/,
@@ -162,21 +138,7 @@ describe('smkit push', () => {
   });
 
   test('an OCI index under the tag is replaced by its linux image manifest', async () => {
-    expect(
-      (
-        await smkit([
-          'push',
-          '--endpoint-url',
-          moto.endpoint,
-          '--image',
-          TINY,
-          '--repository',
-          'indexed',
-          '--registry',
-          registryHost,
-        ])
-      ).code,
-    ).toBe(0);
+    expect((await pushTiny('indexed')).code).toBe(0);
     const access = { base: `http://${registryHost}` };
     const single = await readManifest(access, 'indexed', 'latest');
     const index = {
