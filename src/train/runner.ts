@@ -173,6 +173,7 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
           codeDir: paths.code,
           region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
           endpoint: settings.s3Endpoint,
+          maxExtractBytes: settings.maxExtractBytes,
           log,
         });
       }
