@@ -145,7 +145,7 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       });
       const sources =
         channel.TrainingInputMode === 'Pipe'
-          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal)]
+          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal, log)]
           : await files(name);
       log.info(
         {
@@ -233,8 +233,10 @@ async function waitForFifo(
   channel: string,
   waitSeconds: number,
   signal: AbortSignal | undefined,
+  log: Logger,
 ): Promise<string> {
   const deadline = Date.now() + waitSeconds * 1000;
+  let told = false;
   const stopped = () =>
     new SmkitError(`Pipe-mode channel '${channel}': stopped while waiting for the FIFO ${fifo}`);
   let delay = 20;
@@ -244,6 +246,10 @@ async function waitForFifo(
       await stat(fifo);
       return fifo;
     } catch {
+      if (!told) {
+        told = true;
+        log.info({ channel, fifo, waitSeconds }, `waiting for the Pipe-mode FIFO ${fifo}`);
+      }
       if (Date.now() >= deadline) {
         throw new InputError(
           `Pipe-mode channel '${channel}': the FIFO ${fifo} did not appear within ${waitSeconds} s. ` +
