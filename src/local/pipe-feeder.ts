@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { constants, createReadStream, open as openFd } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { channelFifo, type SageMakerPaths } from '../contract/index.js';
 import { encodeRecordIO } from '../io/recordio.js';
+import { InputError, errorMessage } from '../util/errors.js';
 import type { PipeChannel } from './job-tree.js';
 
 const run = promisify(execFile);
@@ -53,17 +54,64 @@ async function writeAll(socket: net.Socket, chunks: readonly Buffer[]): Promise<
   }
 }
 
+/**
+ * SageMaker gunzips every object of a `CompressionType: Gzip` channel and fails the job on one that is
+ * not gzip; so does the feeder, naming the file, before writing any of its bytes.
+ */
+async function checkGzip(file: string, channel: string): Promise<void> {
+  const handle = await open(file, 'r');
+  const head = Buffer.alloc(2);
+  try {
+    await handle.read(head, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    throw new InputError(
+      `channel '${channel}' declares compression=Gzip (CompressionType Gzip) but ${file} is not gzip data ` +
+        '(it does not start with 1f 8b): SageMaker fails a job whose Pipe-mode objects do not decompress; ' +
+        'gzip the files or drop compression=Gzip',
+    );
+  }
+}
+
+function gunzipFailure(file: string, channel: string, error: unknown): InputError {
+  return new InputError(
+    `channel '${channel}': cannot decompress ${file} (${errorMessage(error)}); the file is corrupt or truncated`,
+  );
+}
+
 async function feedFile(socket: net.Socket, file: string, pipe: PipeChannel): Promise<void> {
   const gzip = pipe.channel.compression === 'Gzip';
+  if (gzip) await checkGzip(file, pipe.channel.name);
   if (pipe.channel.wrapper === 'RecordIO') {
     // A record's length comes first, so the (decompressed) object is read whole.
     const data = await readFile(file);
-    await writeAll(socket, [encodeRecordIO(gzip ? gunzipSync(data) : data)]);
+    let payload = data;
+    try {
+      if (gzip) payload = gunzipSync(data);
+    } catch (error) {
+      throw gunzipFailure(file, pipe.channel.name, error);
+    }
+    await writeAll(socket, [encodeRecordIO(payload)]);
     return;
   }
   const source = createReadStream(file);
-  if (gzip) await pipeline(source, createGunzip(), socket, { end: false });
-  else await pipeline(source, socket, { end: false });
+  if (!gzip) {
+    await pipeline(source, socket, { end: false });
+    return;
+  }
+  const gunzip = createGunzip();
+  let inflateError: unknown;
+  gunzip.on('error', (error) => {
+    inflateError ??= error;
+  });
+  try {
+    await pipeline(source, gunzip, socket, { end: false });
+  } catch (error) {
+    if (inflateError) throw gunzipFailure(file, pipe.channel.name, inflateError);
+    throw error;
+  }
 }
 
 /** What a feeder did, for the summary. */
@@ -100,7 +148,7 @@ export async function feedPipeChannel(
         for (const file of pipe.files) await feedFile(socket, file, pipe);
         await new Promise<void>((resolve) => socket.end(resolve));
       } catch (error) {
-        if (!isReaderGone(error) && !signal.aborted) throw error;
+        if (error instanceof InputError || (!isReaderGone(error) && !signal.aborted)) throw error;
       } finally {
         bytes += socket.bytesWritten;
         socket.destroy();
