@@ -15,13 +15,22 @@ export const ChannelNameSchema = z
   .regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
 
 /** One entry of inputdataconfig.json. */
-export const ChannelConfigSchema = z.object({
-  ContentType: z.string().optional(),
-  TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
-  S3DistributionType: z.enum(['FullyReplicated', 'ShardedByS3Key']).default('FullyReplicated'),
-  RecordWrapperType: z.enum(['None', 'RecordIO']).default('None'),
-  CompressionType: z.enum(['None', 'Gzip']).optional(),
-});
+export const ChannelConfigSchema = z
+  .object({
+    ContentType: z.string().optional(),
+    TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
+    S3DistributionType: z.enum(['FullyReplicated', 'ShardedByS3Key']).default('FullyReplicated'),
+    RecordWrapperType: z.enum(['None', 'RecordIO']).default('None'),
+    CompressionType: z.enum(['None', 'Gzip']).optional(),
+  })
+  .refine((channel) => channel.CompressionType !== 'Gzip' || channel.TrainingInputMode === 'Pipe', {
+    // CreateTrainingJob answers "Invalid compression type for channel train: File mode only supports
+    // NONE, got Gzip instead"; local mode refuses the same, so a job tree saying so was not made by either.
+    message:
+      'CompressionType Gzip is used only in Pipe mode: SageMaker refuses it for File and FastFile mode ' +
+      '(File mode only supports None); decompress the files, or use TrainingInputMode Pipe',
+    path: ['CompressionType'],
+  });
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 
 /** inputdataconfig.json: channel name -> channel config. */
