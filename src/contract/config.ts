@@ -3,16 +3,42 @@ import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import type { SageMakerPaths } from './paths.js';
 
+/** CreateTrainingJob accepts at most this many hyperparameters (the SDK's sagemaker_* entries count). */
+export const MAX_HYPERPARAMETERS = 100;
+
+function jsonKind(value: unknown): string {
+  return Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+}
+
 /** hyperparameters.json: an object of strings (the platform always sends strings; local tools may not). */
-export const HyperparametersFileSchema = z.record(
-  z.string(),
-  z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
-);
+export const HyperparametersFileSchema = z
+  .record(
+    z.string(),
+    z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? `expected a JSON object of hyperparameter names to string values, as {"k": "10"}; got ${jsonKind(issue.input)}`
+          : undefined,
+    },
+  )
+  .superRefine((record, context) => {
+    const count = Object.keys(record).length;
+    if (count > MAX_HYPERPARAMETERS) {
+      context.addIssue({
+        code: 'custom',
+        message:
+          `${count} hyperparameters, but SageMaker allows at most ${MAX_HYPERPARAMETERS} per training job ` +
+          `(CreateTrainingJob refuses more; the SDK's sagemaker_* entries count): drop ${count - MAX_HYPERPARAMETERS} or more`,
+      });
+    }
+  });
+
+const CHANNEL_NAME = /^[A-Za-z0-9.\-_]{1,64}$/;
+const CHANNEL_NAME_RULE = "channel names are 1 to 64 letters, digits, '.', '-' or '_' ([A-Za-z0-9.-_]{1,64})";
 
 /** A channel name as SageMaker allows it. */
-export const ChannelNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-_]{1,64}$/, 'channel names match [A-Za-z0-9.-_]{1,64}');
+export const ChannelNameSchema = z.string().regex(CHANNEL_NAME, CHANNEL_NAME_RULE);
 
 /** One entry of inputdataconfig.json. */
 export const ChannelConfigSchema = z
@@ -33,8 +59,19 @@ export const ChannelConfigSchema = z
   });
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 
-/** inputdataconfig.json: channel name -> channel config. */
-export const InputDataConfigSchema = z.record(ChannelNameSchema, ChannelConfigSchema);
+/** inputdataconfig.json: channel name -> channel config. Bad names are named with the rule they break. */
+export const InputDataConfigSchema = z
+  .record(z.string(), ChannelConfigSchema)
+  .superRefine((record, context) => {
+    for (const name of Object.keys(record)) {
+      if (!CHANNEL_NAME.test(name)) {
+        context.addIssue({
+          code: 'custom',
+          message: `channel name '${name}' is invalid: ${CHANNEL_NAME_RULE}`,
+        });
+      }
+    }
+  });
 export type InputDataConfig = z.infer<typeof InputDataConfigSchema>;
 
 /** resourceconfig.json. Hosts are sorted as SageMaker sorts them; the leader is `hosts[0]`. */
