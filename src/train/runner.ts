@@ -177,6 +177,10 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
           log,
         });
       }
+      if (!stop.signal.aborted) {
+        const { installUserDependencies } = await import('./user-dependencies.js');
+        await installUserDependencies({ codeDir: paths.code, env, log, signal: stop.signal });
+      }
       if (stop.signal.aborted)
         return await fail('training stopped by SIGTERM before the script started', EXIT.stopped);
       const { user, framework } = splitHyperparameters(decoded);
