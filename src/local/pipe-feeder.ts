@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { constants, createReadStream, open as openFd } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { channelFifo, type SageMakerPaths } from '../contract/index.js';
+import { startsWithGzipMagic } from '../io/gzip-magic.js';
 import { encodeRecordIO } from '../io/recordio.js';
 import { InputError, errorMessage } from '../util/errors.js';
 import type { PipeChannel } from './job-tree.js';
@@ -59,14 +60,7 @@ async function writeAll(socket: net.Socket, chunks: readonly Buffer[]): Promise<
  * not gzip; so does the feeder, naming the file, before writing any of its bytes.
  */
 async function checkGzip(file: string, channel: string): Promise<void> {
-  const handle = await open(file, 'r');
-  const head = Buffer.alloc(2);
-  try {
-    await handle.read(head, 0, 2, 0);
-  } finally {
-    await handle.close();
-  }
-  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+  if (!(await startsWithGzipMagic(file))) {
     throw new InputError(
       `channel '${channel}' declares compression=Gzip (CompressionType Gzip) but ${file} is not gzip data ` +
         '(it does not start with 1f 8b): SageMaker fails a job whose Pipe-mode objects do not decompress; ' +

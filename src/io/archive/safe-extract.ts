@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, statfs } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry, Unpack } from 'tar';
 import { ENV } from '../../contract/env.js';
 import { InputError, errorMessage } from '../../util/errors.js';
+import { startsWithGzipMagic } from '../gzip-magic.js';
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 /** Entry types node-tar consumes itself (pax and GNU long-name headers): never written, never checked. */
@@ -162,15 +163,9 @@ class MemberChecker {
 
 /** The archive's tar bytes: gunzipped as a stream when the file starts with the gzip magic. */
 async function openTarBytes(file: string): Promise<Readable> {
-  const handle = await open(file, 'r');
-  const head = Buffer.alloc(2);
-  try {
-    await handle.read(head, 0, 2, 0);
-  } finally {
-    await handle.close();
-  }
+  const gzipped = await startsWithGzipMagic(file);
   const source = createReadStream(file, { highWaterMark: COMPRESSED_CHUNK });
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return source;
+  if (!gzipped) return source;
   const gunzip = createGunzip();
   pipeline(source, gunzip).catch(() => undefined);
   return gunzip;
