@@ -23,8 +23,8 @@ import { parseArgs, promisify } from 'node:util';
 import { pino } from 'pino';
 import { readServingSettings } from '../src/contract/index.js';
 import { createApp } from '../src/serve/app.js';
-import { loadOnnxModel, type OnnxExecution } from '../src/serve/handlers/onnx.js';
-import { createTensorHandler } from '../src/serve/handlers/tensor-handler.js';
+import { loadOnnxModel, type OnnxExecution } from '../src/serve/kinds/onnx/onnx.js';
+import { createTensorHandler } from '../src/serve/tensor/tensor-handler.js';
 
 const PYTHON = '/usr/bin/python3';
 const HEAVY_ROWS = 256;

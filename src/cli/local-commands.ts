@@ -1,8 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Env } from '../contract/index.js';
-import { SmkitError } from '../util/errors.js';
+import { InputError, SmkitError } from '../util/errors.js';
+import {
+  addTrainingJobFlags,
+  addTransformFlags,
+  collect,
+  numberOption,
+  parseChannel,
+  parseMetricDefinitions,
+  readHyperparameterFlags,
+} from './job-flags.js';
 
 // The local-mode modules load only when a local command runs, so `smkit train` / `serve` start fast.
 const load = {
@@ -10,7 +19,6 @@ const load = {
   hosts: () => import('../local/host-process.js'),
   tree: () => import('../local/job-tree.js'),
   endpoint: () => import('../local/local-endpoint.js'),
-  options: () => import('../local/options.js'),
   report: () => import('../local/report.js'),
   train: () => import('../local/train-job.js'),
   invoke: () => import('../local/invoke.js'),
@@ -25,24 +33,6 @@ export interface CliContext {
   readonly smkitCommand: readonly string[];
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** Parses a number option: `integer` and `min` say what is allowed, the error says it. */
-function numberOption(min: number, integer: boolean) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (
-      value.trim() === '' ||
-      !Number.isFinite(number) ||
-      number < min ||
-      (integer && !Number.isInteger(number))
-    ) {
-      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
-    }
-    return number;
-  };
 }
 
 /** Runs a command body; a SmkitError becomes one line on stderr and exit code 1. */
@@ -68,54 +58,17 @@ async function stopSignal(): Promise<{ signal: AbortSignal; dispose(): void }> {
   return listenForStop(createLogger());
 }
 
-async function hyperparametersFrom(options: { hyperparameters?: string; hyperparametersFile?: string }) {
-  const { parseKeyValues } = await load.options();
-  let fromFile: Record<string, unknown> = {};
-  if (options.hyperparametersFile) {
-    try {
-      fromFile = JSON.parse(await readFile(options.hyperparametersFile, 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new SmkitError(
-        `--hyperparameters-file ${options.hyperparametersFile}: ${(error as Error).message}; give a JSON object such as {"k": 3}`,
-      );
-    }
-    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
-      throw new SmkitError(`--hyperparameters-file ${options.hyperparametersFile} must hold a JSON object`);
-    }
-  }
-  const fromCli = options.hyperparameters ? parseKeyValues(options.hyperparameters, '--hyperparameters') : {};
-  return { values: { ...fromFile, ...fromCli }, cliKeys: new Set(Object.keys(fromCli)) };
-}
-
 function registerTrain(local: Command, context: CliContext): void {
-  local
+  const train = local
     .command('train')
     .description(
       'run a training job locally as SageMaker runs it: /opt/ml per host, Pipe FIFOs, limits, artifacts',
     )
-    .addOption(new Option('--algorithm <name>', 'built-in algorithm').choices(['kmeans', 'pca']))
-    .option('--entry-point <file>', 'script mode: the training script')
-    .option(
-      '--source-dir <dir>',
-      'script mode: directory copied to /opt/ml/code (entry point relative to it)',
-    )
-    .option('--hyperparameters <k=v,...>', 'hyperparameters, e.g. k=3,feature_dim=4')
-    .option('--hyperparameters-file <json>', 'hyperparameters as a JSON object')
-    .option(
-      '--channel <name=dir[,opts]>',
-      'channel: mode, content-type, distribution, wrapper, compression',
-      collect,
-    )
+    .addOption(new Option('--algorithm <name>', 'built-in algorithm').choices(['kmeans', 'pca']));
+  addTrainingJobFlags(train)
     .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
-    .option(
-      '--max-runtime <seconds>',
-      'MaxRuntimeInSeconds: SIGTERM then, SIGKILL 120 s later',
-      numberOption(1, false),
-    )
     .option('--output <dir>', 'where model.tar.gz and output.tar.gz go', 'smkit-output')
-    .option('--metric-definitions <name=regex;...>', 'MetricDefinitions applied to the logs')
     .option('--image <image>', 'run `docker run --network host IMAGE train` per host instead of smkit train')
-    .option('--job-name <name>', 'TrainingJobName')
     .option('--keep', 'keep the /opt/ml trees (printed) for inspection')
     .option('--json', 'print the result as JSON on stdout')
     .action((options) =>
@@ -124,7 +77,6 @@ function registerTrain(local: Command, context: CliContext): void {
           { checkDocker },
           { dockerLauncher, subprocessLauncher },
           { hostAddress, hostNames },
-          { parseChannel, parseMetricDefinitions },
           { describeTraining },
           { runLocalTraining },
           { BUILTIN_METRIC_DEFINITIONS },
@@ -133,14 +85,13 @@ function registerTrain(local: Command, context: CliContext): void {
           load.docker(),
           load.hosts(),
           load.tree(),
-          load.options(),
           load.report(),
           load.train(),
           load.metrics(),
           load.progress(),
         ]);
         if (options.image) await checkDocker();
-        const { values, cliKeys } = await hyperparametersFrom(options);
+        const { values, cliKeys } = await readHyperparameterFlags(options);
         const jobName =
           options.jobName ?? `smkit-local-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
         const hosts: number = options.hosts;
@@ -272,7 +223,7 @@ function registerInvoke(local: Command, context: CliContext): void {
           endpoint: options.endpoint,
           contentType: options.contentType,
           accept: options.accept,
-          body: options.body === '-' ? await readStdin() : await readFile(options.body),
+          body: options.body === '-' ? await readStdin() : await readBodyFile(options.body),
           customAttributes: options.customAttributes,
         });
         if (answer.status >= 200 && answer.status < 300) {
@@ -287,6 +238,24 @@ function registerInvoke(local: Command, context: CliContext): void {
     );
 }
 
+/** The --body file, or a one-line InputError saying which file could not be read and why. */
+async function readBodyFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
+    throw new InputError(`cannot read --body ${file}: ${why}`);
+  }
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -294,7 +263,7 @@ async function readStdin(): Promise<Buffer> {
 }
 
 function registerTransform(local: Command, context: CliContext): void {
-  local
+  const transform = local
     .command('transform')
     .description('run a batch transform over a directory: X.out per input file X')
     .option('--model <file|dir>', 'start an endpoint for this model (SAGEMAKER_BATCH=true)')
@@ -302,19 +271,8 @@ function registerTransform(local: Command, context: CliContext): void {
     .option('--image <image>', 'with --model: run the image instead of smkit serve')
     .option('--env <KEY=VALUE>', 'with --model: environment for the model server (repeatable)', collect)
     .requiredOption('--input <dir>', 'input files')
-    .requiredOption('--output <dir>', 'where X.out files go')
-    .requiredOption('--content-type <type>', 'ContentType of the input')
-    .option('--accept <type>', 'Accept', 'application/json')
-    .addOption(
-      new Option('--split-type <type>', 'SplitType').choices(['Line', 'RecordIO', 'None']).default('None'),
-    )
-    .addOption(new Option('--strategy <strategy>', 'BatchStrategy').choices(['MultiRecord', 'SingleRecord']))
-    .option('--max-payload <mb>', 'MaxPayloadInMB (0 = chunked, no limit)', numberOption(0, false))
-    .option('--concurrency <n>', 'MaxConcurrentTransforms', numberOption(1, true))
-    .addOption(new Option('--assemble-with <how>', 'AssembleWith').choices(['Line', 'None']).default('None'))
-    .option('--input-filter <jsonpath>', 'InputFilter, e.g. $[1:]')
-    .addOption(new Option('--join-source <source>', 'JoinSource').choices(['Input', 'None']).default('None'))
-    .option('--output-filter <jsonpath>', 'OutputFilter, e.g. $[-1]')
+    .requiredOption('--output <dir>', 'where X.out files go');
+  addTransformFlags(transform)
     .option('--json', 'print the result as JSON on stdout')
     .action((options) =>
       reportErrors(context, 'local transform', async () => {

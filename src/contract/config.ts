@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import {
+  ChannelNameSchema,
+  CompressionTypeSchema,
+  RecordWrapperTypeSchema,
+  S3DistributionTypeSchema,
+  TrainingInputModeSchema,
+} from './job-spec.js';
 import type { SageMakerPaths } from './paths.js';
 
 /** CreateTrainingJob accepts at most this many hyperparameters (the SDK's sagemaker_* entries count). */
@@ -34,20 +41,16 @@ export const HyperparametersFileSchema = z
     }
   });
 
-const CHANNEL_NAME = /^[A-Za-z0-9.\-_]{1,64}$/;
 const CHANNEL_NAME_RULE = "channel names are 1 to 64 letters, digits, '.', '-' or '_' ([A-Za-z0-9.-_]{1,64})";
-
-/** A channel name as SageMaker allows it. */
-export const ChannelNameSchema = z.string().regex(CHANNEL_NAME, CHANNEL_NAME_RULE);
 
 /** One entry of inputdataconfig.json. */
 export const ChannelConfigSchema = z
   .object({
     ContentType: z.string().optional(),
-    TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
-    S3DistributionType: z.enum(['FullyReplicated', 'ShardedByS3Key']).default('FullyReplicated'),
-    RecordWrapperType: z.enum(['None', 'RecordIO']).default('None'),
-    CompressionType: z.enum(['None', 'Gzip']).optional(),
+    TrainingInputMode: TrainingInputModeSchema.default('File'),
+    S3DistributionType: S3DistributionTypeSchema.default('FullyReplicated'),
+    RecordWrapperType: RecordWrapperTypeSchema.default('None'),
+    CompressionType: CompressionTypeSchema.optional(),
   })
   .refine((channel) => channel.CompressionType !== 'Gzip' || channel.TrainingInputMode === 'Pipe', {
     // CreateTrainingJob answers "Invalid compression type for channel train: File mode only supports
@@ -64,7 +67,7 @@ export const InputDataConfigSchema = z
   .record(z.string(), ChannelConfigSchema)
   .superRefine((record, context) => {
     for (const name of Object.keys(record)) {
-      if (!CHANNEL_NAME.test(name)) {
+      if (!ChannelNameSchema.safeParse(name).success) {
         context.addIssue({
           code: 'custom',
           message: `channel name '${name}' is invalid: ${CHANNEL_NAME_RULE}`,

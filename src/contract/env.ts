@@ -2,7 +2,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { deepFreeze } from './config.js';
+import { DEFAULT_MAX_PAYLOAD_IN_MB, DEFAULT_MODEL_SERVER_TIMEOUT_SECONDS } from './limits.js';
 import { DEFAULT_BASE_DIR } from './paths.js';
+import { type BatchStrategy, parseBatchStrategy } from './transform.js';
 
 /** The environment as a plain map; tests pass their own instead of `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -131,7 +133,8 @@ export interface ServingSettings extends CommonSettings {
   readonly maxPayloadBytes: number;
   readonly multiModel: boolean;
   readonly batch: boolean;
-  readonly batchStrategy: 'SINGLE_RECORD' | 'MULTI_RECORD' | undefined;
+  /** SAGEMAKER_BATCH_STRATEGY in the API's spelling (the variable may say MULTI_RECORD or MultiRecord). */
+  readonly batchStrategy: BatchStrategy | undefined;
   readonly maxConcurrentTransforms: number | undefined;
   readonly program: string | undefined;
   readonly submitDirectory: string | undefined;
@@ -176,6 +179,12 @@ export function readTrainingSettings(env: Env): TrainingSettings {
   });
 }
 
+function readBatchStrategy(text: string): BatchStrategy {
+  const strategy = parseBatchStrategy(text);
+  if (strategy) return strategy;
+  throw new InputError(`${ENV.batchStrategy}='${text}' is invalid: expected MULTI_RECORD or SINGLE_RECORD`);
+}
+
 /** Reads the serving settings once. */
 export function readServingSettings(env: Env): ServingSettings {
   const base = common(env);
@@ -183,24 +192,25 @@ export function readServingSettings(env: Env): ServingSettings {
   const workers = first(env, ENV.modelServerWorkers);
   const timeout = first(env, ENV.modelServerTimeout);
   const payload = first(env, ENV.maxPayloadInMb);
-  const strategy = first(env, ENV.batchStrategy)
-    ?.toUpperCase()
-    .replace('RECORD', '_RECORD')
-    .replace('__', '_');
+  const strategy = first(env, ENV.batchStrategy);
   const transforms = first(env, ENV.maxConcurrentTransforms);
   return deepFreeze({
     ...base,
     port: port === undefined ? 8080 : z.coerce.number().int().min(1).max(65535).parse(port),
     workers: workers === undefined ? base.cpuCount : z.coerce.number().int().min(1).parse(workers),
-    timeoutSeconds: timeout === undefined ? 60 : positiveNumber(ENV.modelServerTimeout[0]).parse(timeout),
+    timeoutSeconds:
+      timeout === undefined
+        ? DEFAULT_MODEL_SERVER_TIMEOUT_SECONDS
+        : positiveNumber(ENV.modelServerTimeout[0]).parse(timeout),
     defaultAccept: first(env, ENV.defaultAccept) ?? 'application/json',
     maxPayloadBytes: Math.round(
-      (payload === undefined ? 6 : z.coerce.number().min(0).parse(payload)) * 1024 * 1024,
+      (payload === undefined ? DEFAULT_MAX_PAYLOAD_IN_MB : z.coerce.number().min(0).parse(payload)) *
+        1024 *
+        1024,
     ),
     multiModel: first(env, ENV.multiModel)?.toLowerCase() === 'true',
     batch: first(env, ENV.batch)?.toLowerCase() === 'true',
-    batchStrategy:
-      strategy === undefined ? undefined : z.enum(['SINGLE_RECORD', 'MULTI_RECORD']).parse(strategy),
+    batchStrategy: strategy === undefined ? undefined : readBatchStrategy(strategy),
     maxConcurrentTransforms:
       transforms === undefined ? undefined : z.coerce.number().int().min(1).parse(transforms),
     program: first(env, ENV.program),

@@ -3,12 +3,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Env } from '../contract/index.js';
+import { ChannelSpecSchema, type Env } from '../contract/index.js';
 import { SmkitError } from '../util/errors.js';
 import { subprocessLauncher } from './host-process.js';
 import { invokeEndpoint } from './invoke.js';
 import { startLocalEndpoint } from './local-endpoint.js';
-import { parseChannel, parseMetricDefinitions } from './options.js';
 import { runLocalTraining } from './train-job.js';
 
 /** Labelled rows split into what the algorithm sees (features only) and the labels. */
@@ -108,14 +107,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       algorithm: 'kmeans',
       hyperparameters: { k: '3', feature_dim: '4', force_dense: 'True' },
       channels: [
-        parseChannel(`train=${path.join(work, 'train')},content-type=text/csv`),
-        parseChannel(`test=${path.join(work, 'test')},content-type=text/csv`),
+        ChannelSpecSchema.parse({ name: 'train', source: path.join(work, 'train'), contentType: 'text/csv' }),
+        ChannelSpecSchema.parse({ name: 'test', source: path.join(work, 'test'), contentType: 'text/csv' }),
       ],
       hosts: 1,
       outputDir: path.join(work, 'output'),
-      metricDefinitions: parseMetricDefinitions(
-        'train:msd=train msd <loss>=(\\S+);test:msd=test msd <loss>=(\\S+)',
-      ),
+      metricDefinitions: [
+        { Name: 'train:msd', Regex: 'train msd <loss>=(\\S+)' },
+        { Name: 'test:msd', Regex: 'test msd <loss>=(\\S+)' },
+      ],
       launcher: subprocessLauncher(options.smkitCommand, options.env),
       onLog: (host, line) => log(`${host} | ${line}`),
     });

@@ -1,6 +1,8 @@
 import { ENV } from '../contract/index.js';
+import { BATCH_LIMITS, SAGEMAKER_LIMITS } from '../contract/limits.js';
+import { toWireBatchStrategy } from '../contract/transform.js';
+import { type HttpAnswer, send } from '../io/http-client.js';
 import { SmkitError } from '../util/errors.js';
-import { type HttpAnswer, send } from './http-client.js';
 import { type LocalEndpointOptions, startLocalEndpoint } from './local-endpoint.js';
 import { runTransform, type TransformOptions, type TransformResult } from './transform.js';
 
@@ -16,19 +18,19 @@ export interface InvokeOptions {
 /** POSTs one body to `/invocations` with the headers InvokeEndpoint sends. */
 export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer> {
   try {
-    return await send(
-      `${options.endpoint.replace(/\/$/, '')}/invocations`,
-      'POST',
-      options.body,
-      {
+    return await send(`${options.endpoint.replace(/\/$/, '')}/invocations`, {
+      method: 'POST',
+      body: options.body,
+      headers: {
         'content-type': options.contentType,
         ...(options.accept ? { accept: options.accept } : {}),
         ...(options.customAttributes
           ? { 'x-amzn-sagemaker-custom-attributes': options.customAttributes }
           : {}),
       },
-      70_000,
-    );
+      // The endpoint's own 60 s limit answers first; this only catches an endpoint that never does.
+      timeoutMs: SAGEMAKER_LIMITS.invocationTimeoutMs + 10_000,
+    });
   } catch (error) {
     throw new SmkitError(
       `cannot reach ${options.endpoint}: ${(error as Error).message}; start one with \`smkit local serve --model model.tar.gz\``,
@@ -52,7 +54,6 @@ export async function transformWithModel(
   model: TransformModelOptions,
 ): Promise<TransformResult> {
   if (!model.model) return runTransform({ ...options, endpoint: options.endpoint! });
-  const strategy = options.strategy === 'SingleRecord' ? 'SINGLE_RECORD' : 'MULTI_RECORD';
   const endpoint = await startLocalEndpoint({
     ...model,
     model: model.model,
@@ -60,14 +61,14 @@ export async function transformWithModel(
     env: {
       ...model.env,
       [ENV.batch]: 'true',
-      ...(options.strategy ? { [ENV.batchStrategy]: strategy } : {}),
+      ...(options.strategy ? { [ENV.batchStrategy]: toWireBatchStrategy(options.strategy) } : {}),
       ...(options.maxPayloadMb !== undefined ? { [ENV.maxPayloadInMb]: String(options.maxPayloadMb) } : {}),
       ...(options.concurrency !== undefined
         ? { [ENV.maxConcurrentTransforms]: String(options.concurrency) }
         : {}),
     },
     // Batch transform allows up to 100 MB bodies and waits 600 s per request (ModelClientConfig defaults).
-    limits: { maxBodyBytes: 100 * 1024 * 1024, invocationTimeoutMs: 600_000 },
+    limits: BATCH_LIMITS,
   });
   try {
     await endpoint.ready;

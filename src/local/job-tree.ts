@@ -8,7 +8,7 @@ import {
   type SageMakerPaths,
 } from '../contract/index.js';
 import { InputError } from '../util/errors.js';
-import type { ChannelSpec } from './options.js';
+import { type ChannelSpec, isS3Uri } from '../contract/job-spec.js';
 
 /** One host of a local job: its name, loopback address and /opt/ml tree. */
 export interface HostTree {
@@ -69,11 +69,38 @@ export function shardFiles(
   return files.filter((_, i) => i % count === index);
 }
 
+/**
+ * The order ShuffleConfig gives a channel's objects: the same seed, the same order (a seeded
+ * Fisher-Yates over the sorted names, so it does not depend on the file system).
+ */
+export function shuffleFiles(files: readonly string[], seed: number): string[] {
+  let state = seed >>> 0;
+  const random = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const shuffled = [...files];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  return shuffled;
+}
+
 async function checkChannelDir(channel: ChannelSpec): Promise<void> {
-  const info = await stat(channel.dir).catch(() => undefined);
+  if (isS3Uri(channel.source)) {
+    throw new InputError(
+      `channel '${channel.name}': local mode reads channels from directories, not ${channel.source}; download it first (aws s3 sync ${channel.source} DIR) and pass --channel ${channel.name}=DIR`,
+    );
+  }
+  const info = await stat(channel.source).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new InputError(
-      `channel '${channel.name}': directory ${channel.dir} does not exist; pass --channel ${channel.name}=DIR with a directory of data files`,
+      `channel '${channel.name}': directory ${channel.source} does not exist; pass --channel ${channel.name}=DIR with a directory of data files`,
     );
   }
 }
@@ -132,7 +159,13 @@ export async function buildJobTrees(options: JobTreeOptions): Promise<HostTree[]
     await checkChannelDir(channel);
   }
   const files = new Map<string, string[]>();
-  for (const channel of options.channels) files.set(channel.name, await listFiles(channel.dir));
+  for (const channel of options.channels) {
+    const listed = await listFiles(channel.source);
+    files.set(
+      channel.name,
+      channel.shuffleSeed === undefined ? listed : shuffleFiles(listed, channel.shuffleSeed),
+    );
+  }
   const hosts = hostNames(options.hosts);
   const trees: HostTree[] = [];
   for (const [index, host] of hosts.entries()) {
@@ -151,12 +184,12 @@ export async function buildJobTrees(options: JobTreeOptions): Promise<HostTree[]
     for (const channel of options.channels) {
       const mine = shardFiles(files.get(channel.name)!, channel.distribution, index, options.hosts);
       if (channel.mode === 'Pipe') {
-        pipes.push({ channel, files: mine.map((file) => path.join(channel.dir, file)) });
+        pipes.push({ channel, files: mine.map((file) => path.join(channel.source, file)) });
         continue;
       }
       const target = channelDir(paths, channel.name);
       await mkdir(target, { recursive: true });
-      for (const file of mine) await linkOrCopy(path.join(channel.dir, file), path.join(target, file));
+      for (const file of mine) await linkOrCopy(path.join(channel.source, file), path.join(target, file));
     }
     trees.push({ host, address: hostAddress(index), paths, pipes });
   }

@@ -1,24 +1,6 @@
 import http from 'node:http';
-
-/** SageMaker's real-time endpoint limits (contract section 2). */
-export interface EndpointLimits {
-  /** Each /ping must answer within this (2 s). */
-  readonly pingTimeoutMs: number;
-  /** The container must pass /ping within this after start (4 min). */
-  readonly startupMs: number;
-  /** Each /invocations must answer within this (60 s). */
-  readonly invocationTimeoutMs: number;
-  /** Request bodies up to this size (6 MiB). */
-  readonly maxBodyBytes: number;
-}
-
-/** SageMaker's defaults. */
-export const SAGEMAKER_LIMITS: EndpointLimits = Object.freeze({
-  pingTimeoutMs: 2_000,
-  startupMs: 240_000,
-  invocationTimeoutMs: 60_000,
-  maxBodyBytes: 6 * 1024 * 1024,
-});
+import { type EndpointLimits, SAGEMAKER_LIMITS } from '../contract/limits.js';
+import { readBody } from '../io/http-body.js';
 
 /** The name of the limit a request broke, also sent as the `X-Smkit-Limit` header. */
 export type LimitName = 'ping-timeout' | 'invocation-timeout' | 'body-size' | 'not-in-service';
@@ -71,22 +53,18 @@ function forwardedHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   return headers;
 }
 
+/** The body, or undefined (the rest drained) when it is over `max` bytes. */
 function readLimited(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+  return readBody(req, { limit: max }).catch(() => {
+    req.resume();
+    return undefined;
+  });
+}
+
+/** Reads and drops a body (answered without it). */
+function discard(req: http.IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    req.once('end', resolve).once('error', resolve).once('close', resolve).resume();
   });
 }
 
@@ -121,7 +99,7 @@ export function createLimitProxy(
       return;
     }
     if (isInvoke && !target.inService()) {
-      await readLimited(req, 0).catch(() => undefined);
+      await discard(req);
       refuse(
         res,
         503,
@@ -134,13 +112,8 @@ export function createLimitProxy(
       );
       return;
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    const body =
-      declared > limits.maxBodyBytes
-        ? undefined
-        : await readLimited(req, limits.maxBodyBytes).catch(() => undefined);
+    const body = await readLimited(req, limits.maxBodyBytes);
     if (body === undefined) {
-      if (declared > limits.maxBodyBytes) req.resume();
       refuse(
         res,
         413,

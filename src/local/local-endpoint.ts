@@ -1,24 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp } from 'node:fs/promises';
-import http from 'node:http';
+import type http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENV, type Env, readMaxExtractBytes, resolvePaths } from '../contract/index.js';
+import { send } from '../io/http-client.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { prepareModelDir, removeTree } from './archives.js';
 import { isMissingCommand, missingCommandMessage } from './docker.js';
 import { readOnlyMountPrefix } from './namespace.js';
 import { freePort } from '../util/net.js';
-import {
-  createLimitProxy,
-  type EndpointLimits,
-  type LimitViolation,
-  SAGEMAKER_LIMITS,
-} from './limit-proxy.js';
+import { type EndpointLimits, SAGEMAKER_LIMITS } from '../contract/limits.js';
+import { createLimitProxy, type LimitViolation } from './limit-proxy.js';
 
 /** Options of `smkit local serve`. */
 export interface LocalEndpointOptions {
@@ -65,15 +62,12 @@ async function listen(server: http.Server, port: number): Promise<void> {
   }
 }
 
+/** The status of GET /ping, or 0 when the server does not answer within `timeoutMs`. */
 function ping(port: number, timeoutMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: LOOPBACK, port, path: '/ping', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-  });
+  return send(`http://${LOOPBACK}:${port}/ping`, { timeoutMs }).then(
+    (answer) => answer.status,
+    () => 0,
+  );
 }
 
 function startServer(

@@ -1,4 +1,4 @@
-import type { MetricDefinition } from './options.js';
+import type { MetricDefinition } from '../contract/job-spec.js';
 
 /**
  * The metrics SageMaker defines for its built-in k-means and PCA (over their log lines), applied when a

@@ -49,7 +49,7 @@ export function describeTransform(result: TransformResult): string {
   const requests = result.files.reduce((sum, file) => sum + file.requests, 0);
   const lines = [
     `Transform: ${result.files.length} file(s) done, ${result.failures.length} failed; ${records} records in ${requests} request(s), ${result.seconds.toFixed(1)} s`,
-    `  BatchStrategy ${p.strategy} (${p.source.strategy}), MaxPayloadInMB ${p.maxPayloadMb} (${p.source.maxPayloadMb}), MaxConcurrentTransforms ${p.concurrency} (${p.source.concurrency})`,
+    `  BatchStrategy ${p.BatchStrategy} (${p.source.BatchStrategy}), MaxPayloadInMB ${p.MaxPayloadInMB} (${p.source.MaxPayloadInMB}), MaxConcurrentTransforms ${p.MaxConcurrentTransforms} (${p.source.MaxConcurrentTransforms})`,
   ];
   for (const file of result.files) lines.push(`  ${file.output}`);
   for (const failure of result.failures) lines.push(`  FAILED ${failure.input}: ${failure.error}`);

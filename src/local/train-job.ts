@@ -12,10 +12,10 @@ import {
   encodeBuiltInHyperparameters,
   encodeScriptModeHyperparameters,
   type RawHyperparameters,
-} from './hyperparameters.js';
+} from '../contract/hyperparameter-encoding.js';
 import { buildJobTrees, type HostTree } from './job-tree.js';
 import { MetricCollector, type MetricSeries } from './metrics.js';
-import type { ChannelSpec, MetricDefinition } from './options.js';
+import type { ChannelSpec, MetricDefinition } from '../contract/job-spec.js';
 import { type FeedReport, feedPipeChannel, mkfifo } from './pipe-feeder.js';
 import { channelFifo } from '../contract/index.js';
 import { parseProgressMetricLine } from '../train/metric-lines.js';

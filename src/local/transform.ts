@@ -1,15 +1,22 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  type AssembleWith,
+  type BatchStrategy,
+  checkExecutionParameters,
+  type ExecutionParameters,
+  executionParametersFromWire,
+  type JoinSource,
+  type ParameterSources,
+  type SplitType,
+  TRANSFORM_LIMITS,
+} from '../contract/transform.js';
+import { send } from '../io/http-client.js';
+import { parseMediaType } from '../io/media-type.js';
 import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
-import { send } from './http-client.js';
 import { listFiles } from './job-tree.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
-
-/** How input files are cut into records (TransformInput.SplitType). */
-export type SplitType = 'None' | 'Line' | 'RecordIO';
-/** TransformJob BatchStrategy. */
-export type BatchStrategy = 'MultiRecord' | 'SingleRecord';
 
 /** Options of `smkit local transform` against a running endpoint. */
 export interface TransformOptions {
@@ -25,9 +32,9 @@ export interface TransformOptions {
   readonly maxPayloadMb?: number;
   /** Unset: the container's answer, then 1. */
   readonly concurrency?: number;
-  readonly assembleWith: 'Line' | 'None';
+  readonly assembleWith: AssembleWith;
   readonly inputFilter?: string;
-  readonly joinSource: 'Input' | 'None';
+  readonly joinSource: JoinSource;
   readonly outputFilter?: string;
   /** Per-request timeout (ModelClientConfig.InvocationsTimeoutInSeconds, default 600 s). */
   readonly invocationTimeoutMs?: number;
@@ -44,17 +51,14 @@ export interface TransformProgress {
   readonly fileBatches: number;
 }
 
-/** The parameters a transform ran with, and where each came from. */
-export interface ExecutionParameters {
-  readonly strategy: BatchStrategy;
-  readonly maxPayloadMb: number;
-  readonly concurrency: number;
-  readonly source: { strategy: string; maxPayloadMb: string; concurrency: string };
+/** The parameters a transform ran with, and where each came from (`flag`, `container` or `default`). */
+export interface ResolvedExecutionParameters extends ExecutionParameters {
+  readonly source: ParameterSources;
 }
 
 /** What a transform did. */
 export interface TransformResult {
-  readonly parameters: ExecutionParameters;
+  readonly parameters: ResolvedExecutionParameters;
   readonly files: readonly { input: string; output: string; records: number; requests: number }[];
   readonly failures: readonly { input: string; error: string }[];
   readonly seconds: number;
@@ -63,38 +67,24 @@ export interface TransformResult {
 const MIB = 1024 * 1024;
 
 /** Asks the container for GET /execution-parameters; `{}` when it does not answer 200 with JSON. */
-async function askContainer(endpoint: string): Promise<Record<string, unknown>> {
+async function askContainer(endpoint: string): Promise<Partial<ExecutionParameters>> {
   try {
-    const answer = await send(`${endpoint}/execution-parameters`, 'GET', undefined, {}, 5_000);
+    const answer = await send(`${endpoint}/execution-parameters`, { timeoutMs: 5_000 });
     if (answer.status !== 200) return {};
-    const json = JSON.parse(answer.body.toString('utf8')) as unknown;
-    return json && typeof json === 'object' ? (json as Record<string, unknown>) : {};
+    return executionParametersFromWire(JSON.parse(answer.body.toString('utf8')));
   } catch {
     return {};
   }
-}
-
-function containerStrategy(value: unknown): BatchStrategy | undefined {
-  const text = String(value ?? '')
-    .replace(/_/g, '')
-    .toLowerCase();
-  if (text === 'multirecord') return 'MultiRecord';
-  if (text === 'singlerecord') return 'SingleRecord';
-  return undefined;
 }
 
 /**
  * Resolves the execution parameters as batch transform does: the request's values, then the container's
  * GET /execution-parameters answer, then the defaults (MultiRecord, 6 MB, 1 concurrent transform).
  */
-export async function resolveExecutionParameters(options: TransformOptions): Promise<ExecutionParameters> {
-  const answer = await askContainer(options.endpoint);
-  const fromContainer = {
-    strategy: containerStrategy(answer.BatchStrategy),
-    maxPayloadMb: typeof answer.MaxPayloadInMB === 'number' ? answer.MaxPayloadInMB : undefined,
-    concurrency:
-      typeof answer.MaxConcurrentTransforms === 'number' ? answer.MaxConcurrentTransforms : undefined,
-  };
+export async function resolveExecutionParameters(
+  options: TransformOptions,
+): Promise<ResolvedExecutionParameters> {
+  const fromContainer = await askContainer(options.endpoint);
   const choose = <T>(flag: T | undefined, container: T | undefined, fallback: T): [T, string] =>
     flag !== undefined
       ? [flag, 'flag']
@@ -103,35 +93,38 @@ export async function resolveExecutionParameters(options: TransformOptions): Pro
         : [fallback, 'default'];
   const [strategy, strategySource] = choose<BatchStrategy>(
     options.strategy,
-    fromContainer.strategy,
-    'MultiRecord',
+    fromContainer.BatchStrategy,
+    TRANSFORM_LIMITS.defaultStrategy,
   );
-  const [maxPayloadMb, payloadSource] = choose(options.maxPayloadMb, fromContainer.maxPayloadMb, 6);
-  const [concurrency, concurrencySource] = choose(options.concurrency, fromContainer.concurrency, 1);
-  if (!(maxPayloadMb >= 0 && maxPayloadMb <= 100)) {
-    throw new InputError(
-      `MaxPayloadInMB must be between 0 and 100 (got ${maxPayloadMb} from ${payloadSource})`,
-    );
-  }
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new InputError(`MaxConcurrentTransforms must be an integer >= 1 (got ${concurrency})`);
-  }
-  if (concurrency * maxPayloadMb > 100) {
-    throw new InputError(
-      `MaxConcurrentTransforms x MaxPayloadInMB must be <= 100 (got ${concurrency} x ${maxPayloadMb}); lower --concurrency or --max-payload`,
-    );
-  }
-  return {
-    strategy,
-    maxPayloadMb,
-    concurrency,
-    source: { strategy: strategySource, maxPayloadMb: payloadSource, concurrency: concurrencySource },
+  const [payload, payloadSource] = choose(
+    options.maxPayloadMb,
+    fromContainer.MaxPayloadInMB,
+    TRANSFORM_LIMITS.defaultPayloadInMB,
+  );
+  const [concurrency, concurrencySource] = choose(
+    options.concurrency,
+    fromContainer.MaxConcurrentTransforms,
+    TRANSFORM_LIMITS.defaultConcurrency,
+  );
+  const source = {
+    BatchStrategy: strategySource,
+    MaxPayloadInMB: payloadSource,
+    MaxConcurrentTransforms: concurrencySource,
   };
+  const parameters = {
+    BatchStrategy: strategy,
+    MaxPayloadInMB: payload,
+    MaxConcurrentTransforms: concurrency,
+  };
+  return { ...checkExecutionParameters(parameters, source), source };
 }
 
 /** Cuts a file into records: one per line, one per RecordIO record (split parts kept together), or the whole file. */
 export function splitRecords(data: Buffer, splitType: SplitType, file: string): Buffer[] {
   if (splitType === 'None') return data.length ? [data] : [];
+  if (splitType === 'TFRecord') {
+    throw new InputError(`${file}: local transform cannot split TFRecord files; use Line, RecordIO or None`);
+  }
   if (splitType === 'Line') {
     const lines = data.toString('utf8').split('\n');
     return lines
@@ -146,7 +139,7 @@ export function splitRecords(data: Buffer, splitType: SplitType, file: string): 
 type Format = 'csv' | 'json' | 'other';
 
 function formatOf(contentType: string): Format {
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const { type } = parseMediaType(contentType);
   if (type === 'text/csv') return 'csv';
   if (type === 'application/json' || type === 'application/jsonlines' || type === 'application/x-jsonlines') {
     return 'json';
@@ -239,6 +232,11 @@ async function pool<T>(
  */
 export async function runTransform(options: TransformOptions): Promise<TransformResult> {
   const started = Date.now();
+  if (options.splitType === 'TFRecord') {
+    throw new InputError(
+      'local transform cannot split TFRecord files (--split-type TFRecord); use Line, RecordIO or None',
+    );
+  }
   const parameters = await resolveExecutionParameters(options);
   const inputFormat = formatOf(options.contentType);
   const outputFormat = formatOf(options.accept);
@@ -251,7 +249,7 @@ export async function runTransform(options: TransformOptions): Promise<Transform
   const files = await listFiles(options.input).catch(() => {
     throw new InputError(`--input ${options.input} is not a directory; pass a directory of input files`);
   });
-  const maxBytes = parameters.maxPayloadMb * MIB;
+  const maxBytes = parameters.MaxPayloadInMB * MIB;
   const done: TransformResult['files'][number][] = [];
   const failures: TransformResult['failures'][number][] = [];
   for (const [fileIndex, relative] of files.entries()) {
@@ -261,7 +259,7 @@ export async function runTransform(options: TransformOptions): Promise<Transform
       const sent = inputFilter
         ? records.map((r) => Buffer.from(applyFilter(r.toString('utf8'), inputFilter, inputFormat, 'input')))
         : records;
-      const batches = makeBatches(sent, options.splitType, parameters.strategy, maxBytes, relative);
+      const batches = makeBatches(sent, options.splitType, parameters.BatchStrategy, maxBytes, relative);
       const originals: Buffer[][] = [];
       const firsts: number[] = [];
       let at = 0;
@@ -272,20 +270,19 @@ export async function runTransform(options: TransformOptions): Promise<Transform
       }
       const outputs: Buffer[] = new Array(batches.length);
       let finished = 0;
-      await pool(batches, parameters.concurrency, async (batch, index) => {
-        const answer = await send(
-          `${options.endpoint}/invocations`,
-          'POST',
-          batch.body,
-          {
+      await pool(batches, parameters.MaxConcurrentTransforms, async (batch, index) => {
+        const answer = await send(`${options.endpoint}/invocations`, {
+          method: 'POST',
+          body: batch.body,
+          headers: {
             'content-type': options.contentType,
             accept: options.accept,
             ...(maxBytes === 0
               ? { 'transfer-encoding': 'chunked' }
               : { 'content-length': batch.body.length }),
           },
-          options.invocationTimeoutMs ?? 600_000,
-        );
+          timeoutMs: options.invocationTimeoutMs ?? TRANSFORM_LIMITS.defaultInvocationTimeoutSeconds * 1000,
+        });
         if (answer.status < 200 || answer.status > 299) {
           throw new SmkitError(
             `mini-batch ${index + 1} (from record ${firsts[index]}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,
@@ -317,7 +314,7 @@ export async function runTransform(options: TransformOptions): Promise<Transform
   return { parameters, files: done, failures, seconds: (Date.now() - started) / 1000 };
 }
 
-function assemble(body: Buffer, assembleWith: 'Line' | 'None'): Buffer {
+function assemble(body: Buffer, assembleWith: AssembleWith): Buffer {
   if (assembleWith === 'None' || body.length === 0 || body.at(-1) === 0x0a) return body;
   return Buffer.concat([body, Buffer.from('\n')]);
 }

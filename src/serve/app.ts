@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type createExpress from 'express';
-import type { Express, NextFunction, Request, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { ServingSettings } from '../contract/index.js';
-import { errorMessage, HttpError } from '../util/errors.js';
+import { HttpError, PayloadTooLarge } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { executionParameters } from './batch.js';
-import { readBody } from './body.js';
+import { readBody } from '../io/http-body.js';
 import type { InvocationResponse, ModelHandler } from './handler.js';
 import { acceptsAnything } from './negotiate.js';
+import { createModelSlot, type ModelSlot, type ModelState } from './slot.js';
 import { createTurnstile } from './turnstile.js';
+
+export type { ModelState } from './slot.js';
 
 const requireCjs = createRequire(import.meta.url);
 
@@ -31,10 +34,14 @@ export type AppSettings = Pick<
   | 'maxConcurrentTransforms'
 >;
 
-/** Options of `createApp`: a ready handler, or a function that loads one (then /ping is 503 until it resolves). */
+/**
+ * Options of `createApp`: a ready handler, a function that loads one (then /ping is 503 until it
+ * resolves), or a model slot (loaded here when it is unloaded).
+ */
 export interface AppOptions {
   readonly handler?: ModelHandler;
   readonly loadHandler?: () => Promise<ModelHandler>;
+  readonly slot?: ModelSlot;
   readonly settings: AppSettings;
   readonly log: Logger;
   /** Log every /ping (off by default: SageMaker pings every few seconds and floods the logs). */
@@ -47,20 +54,25 @@ interface Pending {
   expire(): void;
 }
 
-/** Readiness of the model: `loading` and `failed` answer /ping with 503. */
-export type ModelState = 'loading' | 'ready' | 'failed';
-
 /** The serving app: a node:http request listener plus its state. It binds no port (see `listen.ts`). */
 export interface SmkitApp {
   /** Handles one request: /ping and /invocations directly on node:http, everything else through express. */
   readonly listener: RequestListener;
-  /** The express app serving /execution-parameters, 404s and anything users mount on it. */
+  /** The express app serving /execution-parameters and any routes users add to it (unknown routes: 404). */
   readonly express: Express;
+  /** The slot holding the model this app serves. */
+  readonly slot: ModelSlot;
   state(): ModelState;
   /** Settles when loading has finished, successfully or not. */
   readonly loaded: Promise<void>;
   /** Number of /invocations in flight. */
   inFlight(): number;
+  /**
+   * Sends one request to the app without a port (tests, or calling a model in-process), answered as
+   * a web `Response`. `input` is a path, a URL or a `Request`; `init` as for `fetch`.
+   * @example const res = await app.request('/invocations', { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: '1,2' });
+   */
+  request(input: string | URL | globalThis.Request, init?: RequestInit): Promise<globalThis.Response>;
   /** Stops answering invocations and frees the model. */
   close(): Promise<void>;
 }
@@ -73,6 +85,7 @@ const STATUS_TEXT: Record<number, string> = {
   408: 'Request Timeout',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -85,6 +98,38 @@ export function errorBody(status: number, message: string, requestId?: string): 
     message,
     ...(requestId ? { requestId } : {}),
   });
+}
+
+const INTERNAL_ERROR = 'internal error';
+
+/**
+ * The one way a failed request becomes a response: an HttpError keeps its status and message; anything
+ * else is logged with the request id and becomes a 500 that names it. Every error body carries the id.
+ */
+export function errorResponse(
+  error: unknown,
+  requestId: string,
+  log: Logger,
+): { status: number; body: string; message: string } {
+  if (error instanceof HttpError) {
+    return {
+      status: error.status,
+      body: errorBody(error.status, error.message, requestId),
+      message: error.message,
+    };
+  }
+  log.error({ requestId, err: error }, 'request failed');
+  const message = `${INTERNAL_ERROR} on this request (request id ${requestId}); see the server log`;
+  return { status: 500, body: errorBody(500, message, requestId), message };
+}
+
+/** 413 for a body over SAGEMAKER_MAX_PAYLOAD_IN_MB, saying what to do. */
+function tooLarge(limit: number): PayloadTooLarge {
+  const mb = limit / (1024 * 1024);
+  return new PayloadTooLarge(
+    `the body is larger than ${Number.isInteger(mb) ? mb : mb.toFixed(2)} MiB; ` +
+      'send smaller requests or raise SAGEMAKER_MAX_PAYLOAD_IN_MB (0 = no limit)',
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
@@ -109,9 +154,15 @@ function contentTypeOf(req: IncomingMessage): string | undefined {
  */
 export function createApp(options: AppOptions): SmkitApp {
   const { settings, log } = options;
-  let handler = options.handler;
-  let state: ModelState = handler ? 'ready' : 'loading';
-  let failure = '';
+  if (!options.slot && !options.handler && !options.loadHandler)
+    throw new Error('createApp needs a handler, a loadHandler or a slot');
+  const slot =
+    options.slot ??
+    createModelSlot({
+      log,
+      ...(options.handler ? { handler: options.handler } : {}),
+      ...(options.loadHandler ? { load: options.loadHandler } : {}),
+    });
   let inFlight = 0;
   const turn = createTurnstile();
   let closed = false;
@@ -119,6 +170,7 @@ export function createApp(options: AppOptions): SmkitApp {
   // Request ids: a random per-process prefix and a counter, unique across the cluster's processes.
   const idPrefix = randomUUID().slice(0, 8);
   let requests = 0;
+  const nextRequestId = (): string => `${idPrefix}-${(++requests).toString(36)}`;
   // One sweep timer for all in-flight deadlines instead of a timer per request.
   const deadlines = new Set<Pending>();
   const sweep = setInterval(
@@ -135,22 +187,10 @@ export function createApp(options: AppOptions): SmkitApp {
   );
   sweep.unref();
 
-  if (!handler && !options.loadHandler) throw new Error('createApp needs a handler or a loadHandler');
-  const loaded = (async () => {
-    if (handler || !options.loadHandler) return;
-    const started = Date.now();
-    try {
-      handler = await options.loadHandler();
-      state = 'ready';
-      log.info({ kind: handler.kind, ms: Date.now() - started }, 'model loaded');
-    } catch (error) {
-      state = 'failed';
-      failure = errorMessage(error);
-      log.error({ err: error }, `model failed to load: ${failure}`);
-    }
-  })();
+  const loaded = slot.load();
 
   function ping(req: IncomingMessage, res: ServerResponse): void {
+    const state = slot.state();
     if (options.logPings) log.info({ state }, 'ping');
     if (state === 'ready' && !closed) {
       res.writeHead(200, { 'Content-Length': 0 });
@@ -162,51 +202,63 @@ export function createApp(options: AppOptions): SmkitApp {
         ? 'the model is loading'
         : closed
           ? 'the server is stopping'
-          : 'the model failed to load';
+          : state === 'failed'
+            ? `the model failed to load: ${slot.failure()}`
+            : 'no model is loaded';
     sendJson(res, 503, req.method === 'HEAD' ? '' : errorBody(503, message));
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string, started: number): void {
-    let status = 500;
-    let message: string;
-    if (error instanceof HttpError) {
-      status = error.status;
-      message = error.message;
-    } else {
-      message = `the model failed on this request (request id ${requestId}); see the server log`;
-      log.error({ requestId, err: error }, 'invocation failed');
-    }
+    const { status, body, message } = errorResponse(error, requestId, log);
     if (status !== 500)
       log.info({ requestId, status, ms: Date.now() - started, reason: message }, 'invocation');
-    sendJson(res, status, errorBody(status, message, requestId), status === 413);
+    sendJson(res, status, body, status === 413);
   }
 
   async function invocations(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const requestId = `${idPrefix}-${(++requests).toString(36)}`;
-    if (state !== 'ready' || !handler || closed) {
+    const requestId = nextRequestId();
+    if (closed || slot.state() !== 'ready') {
+      const failure = slot.failure();
       sendJson(
         res,
         503,
         errorBody(
           503,
-          state === 'failed' ? `the model failed to load: ${failure}` : 'the model is not ready',
+          failure ? `the model failed to load: ${failure}` : 'the model is not ready',
           requestId,
         ),
       );
       return;
     }
-    const model = handler;
     inFlight++;
     // Created on first use: most handlers never look at the signal.
     let controller: AbortController | undefined;
     const onClose = (): void => {
       if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
+    let bodyRead = false;
     const pending: Pending = {
       deadline: started + timeoutMs,
       expire() {
         controller?.abort(new Error('timeout'));
+        if (!bodyRead) {
+          // The client's fault, not the model's: a body that trickles in (or never ends) is a 408,
+          // and the connection is closed rather than read further.
+          log.info({ requestId, status: 408 }, 'invocation: the body did not arrive in time');
+          sendJson(
+            res,
+            408,
+            errorBody(
+              408,
+              `the request body did not arrive within ${settings.timeoutSeconds} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)`,
+              requestId,
+            ),
+            true,
+          );
+          res.once('finish', () => req.destroy());
+          return;
+        }
         log.warn({ requestId, timeoutSeconds: settings.timeoutSeconds }, 'invocation timed out');
         sendJson(
           res,
@@ -221,10 +273,11 @@ export function createApp(options: AppOptions): SmkitApp {
     };
     deadlines.add(pending);
     try {
-      const body = await readBody(req, settings.maxPayloadBytes);
+      const body = await readBody(req, { limit: settings.maxPayloadBytes, tooLarge });
+      bodyRead = true;
       if (body.length >= TURN_MIN_BYTES) await turn();
       const accept = req.headers.accept;
-      const answer: InvocationResponse = await model.invoke({
+      const answer: InvocationResponse = await slot.invoke({
         body,
         contentType: contentTypeOf(req),
         accept: acceptsAnything(accept) ? settings.defaultAccept : accept,
@@ -274,22 +327,6 @@ export function createApp(options: AppOptions): SmkitApp {
     app.get('/execution-parameters', (_req: Request, res: Response) => {
       res.json(executionParameters(settings));
     });
-    app.use((req: Request, res: Response) => {
-      sendJson(
-        res,
-        404,
-        errorBody(404, `no route for ${req.method} ${req.path}; use GET /ping or POST /invocations`),
-      );
-    });
-    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      const status = error instanceof HttpError ? error.status : 500;
-      if (status === 500) log.error({ err: error }, 'request failed');
-      sendJson(
-        res,
-        status,
-        errorBody(status, status === 500 ? 'internal error; see the server log' : errorMessage(error)),
-      );
-    });
     routes = app;
     return app;
   }
@@ -307,7 +344,20 @@ export function createApp(options: AppOptions): SmkitApp {
       if (req.method === 'GET' || req.method === 'HEAD') ping(req, res);
       else sendJson(res, 405, errorBody(405, `use GET /ping (got ${req.method})`));
     } else {
-      expressRoutes()(req as Request, res as Response);
+      // 404 and errors are answered here, after express, so routes users add to `express` at any time
+      // come before them.
+      expressRoutes()(req as Request, res as Response, (error?: unknown) => {
+        if (error) {
+          const { status, body } = errorResponse(error, nextRequestId(), log);
+          sendJson(res, status, body);
+          return;
+        }
+        sendJson(
+          res,
+          404,
+          errorBody(404, `no route for ${req.method} ${path}; use GET /ping or POST /invocations`),
+        );
+      });
     }
   };
 
@@ -316,14 +366,19 @@ export function createApp(options: AppOptions): SmkitApp {
     get express() {
       return expressRoutes();
     },
-    state: () => state,
+    slot,
+    state: () => slot.state(),
     loaded,
     inFlight: () => inFlight,
+    async request(input, init) {
+      // Loaded on first use: serving processes that never call it do not pay for it.
+      const { requestInMemory } = await import('./in-memory.js');
+      return requestInMemory(listener, input, init);
+    },
     async close() {
       closed = true;
       clearInterval(sweep);
-      await loaded;
-      await handler?.close?.();
+      await slot.close();
     },
   };
 }

@@ -32,4 +32,25 @@ export interface ModelHandler {
   invoke(request: InvocationRequest): Promise<InvocationResponse>;
   /** Frees native resources (onnxruntime sessions, tf.js memory). */
   close?(): Promise<void>;
+  /**
+   * How a worker thread of `withWorkerPool` loads its own copy of this same model. A handler without it
+   * cannot be pooled (`withWorkerPool` refuses it unless given a `worker` option).
+   */
+  readonly workerLoad?: WorkerLoad;
+}
+
+/**
+ * Where a worker thread finds a model loader: an ES module and the name of its export, a function
+ * `(modelDir: string, context: { settings, log, kinds }) => Promise<ModelHandler>`.
+ * @example { module: import.meta.url, exportName: 'loadMyModel' }
+ */
+export interface WorkerLoader {
+  /** `file:` URL of the module (`import.meta.url` of the module that exports the loader). */
+  readonly module: string;
+  readonly exportName: string;
+}
+
+/** A `WorkerLoader` and the model directory it loads: everything a worker thread needs to load the model. */
+export interface WorkerLoad extends WorkerLoader {
+  readonly modelDir: string;
 }

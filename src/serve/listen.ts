@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
-import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http, { type Server, type ServerResponse } from 'node:http';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { SmkitApp } from './app.js';
+import { errorBody, type SmkitApp } from './app.js';
 
 /** SageMaker sends SIGKILL 30 s after SIGTERM: finish in-flight requests well before that. */
 export const DRAIN_MS = 25_000;
@@ -23,15 +24,72 @@ export interface ListenOptions {
   readonly drainMs?: number;
 }
 
+/** What node's HTTP parser rejected, as a status and a message for the JSON error body. */
+function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return { status: 431, message: `the request headers are larger than ${http.maxHeaderSize} bytes` };
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { status: 408, message: 'the request headers did not arrive in time' };
+  }
+  return { status: 400, message: `the request is not valid HTTP/1.1 (${error.code ?? error.message})` };
+}
+
+/**
+ * Answers what node's HTTP parser refuses (bad Content-Length, broken chunked framing, oversize headers)
+ * with the same JSON error body as every other failure, instead of node's bare `400` without a body.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const { status, message } = clientErrorAnswer(error);
+  const body = errorBody(status, message);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** A refused bind as a one-line message: a busy port is the usual mistake when running locally. */
+function bindError(error: NodeJS.ErrnoException, port: number): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new InputError(
+      `port ${port} is already in use: stop the process that listens on it, or serve on another port ` +
+        '(SAGEMAKER_BIND_TO_PORT)',
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new InputError(`no permission to listen on port ${port}: use a port above 1023 or run as root`);
+  }
+  return error;
+}
+
 /** Binds the app to a port: the only place smkit opens a listening socket. */
 export async function listen(app: SmkitApp, options: ListenOptions): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app.listener);
+  // No Host header is no reason to refuse an invocation (node would answer a bare 400 without a body).
+  const server = http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, app.listener);
   // SageMaker's front end keeps connections open; headers must arrive within the request timeout.
   server.headersTimeout = 66_000;
+  server.on('clientError', answerClientError);
+  // Responses whose bytes have not all been handed to the kernel yet: a drain waits for them, since
+  // a response the app has ended may still sit in the socket's buffer behind a slow reader.
+  const unsent = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    unsent.add(res);
+    const done = (): void => {
+      unsent.delete(res);
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException): void => reject(bindError(error, options.port));
+    server.once('error', onError);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -42,12 +100,21 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
     port,
     stop() {
       stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // node's server.close() and closeIdleConnections() destroy every socket whose response has been
+        // ended, even when most of its bytes still wait in the socket's buffer for a slow reader (a 4 MB
+        // answer arrived as 3.9 MB). So: stop accepting with the plain net.Server close, and close idle
+        // keep-alive connections only once every started response has been handed to the kernel.
+        const closed = new Promise<void>((resolve) =>
+          net.Server.prototype.close.call(server, () => resolve()),
+        );
+        const closeIdle = (): void => {
+          if (unsent.size === 0) server.closeIdleConnections();
+        };
+        closeIdle();
         const deadline = Date.now() + (options.drainMs ?? DRAIN_MS);
-        while (app.inFlight() > 0 && Date.now() < deadline) {
+        while ((app.inFlight() > 0 || unsent.size > 0) && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 20));
-          server.closeIdleConnections();
+          closeIdle();
         }
         server.closeAllConnections();
         await closed;
@@ -71,7 +138,8 @@ export interface RunServerOptions {
 
 /**
  * Serves until SIGTERM/SIGINT, then drains and exits 0. With `workers` > 1 the primary process forks
- * that many node:cluster workers (which re-run the same command), restarts crashed ones and forwards
+ * that many node:cluster workers (which re-run the same command), restarts crashed ones (not the first,
+ * when it exits before listening: a busy port or a crash while loading would repeat) and forwards
  * SIGTERM to all of them.
  */
 export async function runServer(options: RunServerOptions): Promise<void> {
@@ -108,8 +176,10 @@ function runPrimary(options: RunServerOptions): void {
   // One worker first: it has every core to itself while it loads, so /ping turns 200 sooner (a worker
   // listens once loaded). The others start when one is listening; until then one process serves.
   let forked = 1;
+  let listened = false;
   cluster.fork();
   cluster.on('listening', () => {
+    listened = true;
     if (stopping) return;
     for (; forked < options.workers; forked++) cluster.fork();
   });
@@ -117,6 +187,15 @@ function runPrimary(options: RunServerOptions): void {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
+    }
+    if (!listened) {
+      // The first worker could not start (a busy port, a crash while loading): another would fail the
+      // same way, so stop with its code instead of restarting it 10 times per worker.
+      log.fatal(
+        { pid: worker.process.pid, code, signal },
+        'the first serving worker exited before listening',
+      );
+      process.exit(code || 1);
     }
     log.error({ pid: worker.process.pid, code, signal }, 'serving worker exited; starting another');
     if (++restarts > 10 * options.workers) {

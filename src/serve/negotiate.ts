@@ -1,32 +1,7 @@
-import { NotAcceptable, UnsupportedMediaType } from '../util/errors.js';
+import { parseMediaType } from '../io/media-type.js';
+import { NotAcceptable } from '../util/errors.js';
 
-/** A parsed media type: `text/csv;label_size=1;charset=utf-8` -> type `text/csv`, params. */
-export interface MediaType {
-  /** Lower-case `type/subtype`, no parameters. */
-  readonly type: string;
-  /** Parameter names lower-case, values unquoted. */
-  readonly params: ReadonlyMap<string, string>;
-}
-
-const NO_PARAMS: ReadonlyMap<string, string> = new Map();
-
-/**
- * Parses a Content-Type (or one Accept range) into its type and parameters.
- * @example parseMediaType('Text/CSV; label_size=1').type === 'text/csv'
- */
-export function parseMediaType(header: string): MediaType {
-  const semi = header.indexOf(';');
-  if (semi < 0) return { type: header.trim().toLowerCase(), params: NO_PARAMS };
-  const params = new Map<string, string>();
-  for (const part of header.slice(semi + 1).split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    params.set(part.slice(0, eq).trim().toLowerCase(), value);
-  }
-  return { type: header.slice(0, semi).trim().toLowerCase(), params };
-}
+export { type MediaType, parseMediaType } from '../io/media-type.js';
 
 /** One range of an Accept header with its quality. */
 export interface AcceptRange {
@@ -51,11 +26,14 @@ export function parseAccept(header: string): AcceptRange[] {
   return ranges;
 }
 
-/** True when an Accept header means "anything": missing, empty, or only `*` wildcards. */
+/**
+ * True when an Accept header means "anything": missing, empty, or only `*` wildcards with q > 0.
+ * `*\/*;q=0` refuses everything, so it is not "anything" (negotiation then answers 406).
+ */
 export function acceptsAnything(accept: string | undefined): boolean {
   if (accept === undefined) return true;
   const ranges = parseAccept(accept);
-  return ranges.length === 0 || ranges.every((r) => r.type === '*/*' || r.type === '*');
+  return ranges.length === 0 || ranges.every((r) => (r.type === '*/*' || r.type === '*') && r.q > 0);
 }
 
 function specificity(range: string, type: string): number {
@@ -94,18 +72,4 @@ export function negotiate(accept: string, offers: readonly string[]): string {
     throw new NotAcceptable(`cannot answer with Accept: ${accept}; this model answers ${offers.join(', ')}`);
   }
   return best.offer;
-}
-
-/** Throws 415 for a Content-Type that is missing or not among `types`. */
-export function requireContentType(contentType: string | undefined, types: readonly string[]): MediaType {
-  if (contentType === undefined || !contentType.trim()) {
-    throw new UnsupportedMediaType(`the request has no Content-Type; send one of ${types.join(', ')}`);
-  }
-  const media = parseMediaType(contentType);
-  if (!types.includes(media.type)) {
-    throw new UnsupportedMediaType(
-      `Content-Type ${media.type} is not supported; send one of ${types.join(', ')}`,
-    );
-  }
-  return media;
 }

@@ -1,17 +1,17 @@
 /**
  * A piscina worker thread that serves large invocations off the HTTP thread. It loads its own copy of
- * the model with the same detection as the main thread, once, on its first task.
+ * the model, once, on its first task, with the loader the pooled handler named (`WorkerLoad`), so it
+ * answers with the same model as the HTTP thread.
  */
 import type { ServingSettings } from '../contract/index.js';
 import { errorMessage, HttpError } from '../util/errors.js';
-import { createLogger } from '../util/log.js';
-import { loadModel } from './detect.js';
-import type { InvocationResponse, ModelHandler } from './handler.js';
-import { registerModelKinds } from './model-kinds.js';
+import { createLogger, type Logger } from '../util/log.js';
+import type { InvocationResponse, ModelHandler, WorkerLoad } from './handler.js';
 
 /** One invocation sent to a worker thread (everything structured-clonable). */
 export interface PoolTask {
-  readonly modelDir: string;
+  /** The loader and model directory (the module already importable by a worker thread). */
+  readonly load: WorkerLoad;
   readonly settings: ServingSettings;
   readonly body: Uint8Array;
   readonly contentType: string | undefined;
@@ -31,12 +31,17 @@ export type PoolResult =
 
 let model: Promise<ModelHandler> | undefined;
 
+async function loadWith(load: WorkerLoad, settings: ServingSettings, log: Logger): Promise<ModelHandler> {
+  const loader = ((await import(load.module)) as Record<string, unknown>)[load.exportName];
+  if (typeof loader !== 'function') {
+    throw new Error(`${load.module} exports no function ${load.exportName} to load a model with`);
+  }
+  return (await loader(load.modelDir, { settings, log, kinds: [] })) as ModelHandler;
+}
+
 export default async function invoke(task: PoolTask): Promise<PoolResult> {
   const log = createLogger(task.settings.logLevel, { thread: 'pool' });
-  if (!model) {
-    registerModelKinds();
-    model = loadModel(task.modelDir, { settings: task.settings, log });
-  }
+  model ??= loadWith(task.load, task.settings, log);
   try {
     const handler = await model;
     if (task.warm) return { warmed: true };

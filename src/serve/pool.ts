@@ -1,16 +1,21 @@
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ServingSettings } from '../contract/index.js';
-import { HttpError } from '../util/errors.js';
+import { HttpError, InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { InvocationRequest, ModelHandler } from './handler.js';
+import type { InvocationRequest, ModelHandler, WorkerLoad } from './handler.js';
 import type { PoolResult, PoolTask } from './pool-worker.js';
 
 /** Options of `withWorkerPool`. */
 export interface WorkerPoolOptions {
-  readonly modelDir: string;
+  /**
+   * How each worker thread loads its copy of the model (default: the handler's `workerLoad`). It must
+   * load the same model the handler serves: a worker answers large requests in the handler's place.
+   */
+  readonly worker?: WorkerLoad;
   readonly settings: ServingSettings;
   readonly log?: Logger;
   /** Worker threads in this process (default: cores / serving processes, at least 1). */
@@ -33,45 +38,68 @@ export interface PooledModelHandler extends ModelHandler {
 export const DEFAULT_POOL_MIN_BYTES = 1024 * 1024;
 
 /**
- * The worker module. From sources (tests, tsx) Node 20 worker threads get no TypeScript loader, so the
- * worker is bundled with esbuild (a dependency of tsx) into node_modules/.cache first.
+ * The worker module and the model loader module, importable by a worker thread. From sources (tests,
+ * tsx) Node 20 worker threads get no TypeScript loader, so `.ts` modules are bundled with esbuild (a
+ * dependency of tsx) into node_modules/.cache first, both in one build with shared chunks, so they share
+ * one copy of smkit's error classes (a 4xx thrown by the model keeps its status). `cleanup` is the
+ * directory to delete when the pool closes.
  */
-async function workerFile(): Promise<{ filename: string; cleanup?: string }> {
-  const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return { filename: new URL('./pool-worker.js', here).href };
-  const outfile = fileURLToPath(
-    new URL(`../../node_modules/.cache/smkit/pool-worker-${process.pid}-${++bundles}.mjs`, here),
+async function workerModules(
+  worker: string,
+  loader: string,
+): Promise<{ worker: string; loader: string; cleanup?: string }> {
+  if (!worker.endsWith('.ts') && !loader.endsWith('.ts')) return { worker, loader };
+  const outdir = fileURLToPath(
+    new URL(`../../node_modules/.cache/smkit/pool-${process.pid}-${++bundles}/`, import.meta.url),
   );
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [fileURLToPath(new URL('./pool-worker.ts', here))],
+    entryPoints: { 'pool-worker': fileURLToPath(worker), loader: fileURLToPath(loader) },
     bundle: true,
+    splitting: true,
     format: 'esm',
     platform: 'node',
     packages: 'external',
-    outfile,
+    outdir,
+    outExtension: { '.js': '.mjs' },
     logLevel: 'silent',
   });
-  return { filename: pathToFileURL(outfile).href, cleanup: outfile };
+  return {
+    worker: pathToFileURL(path.join(outdir, 'pool-worker.mjs')).href,
+    loader: pathToFileURL(path.join(outdir, 'loader.mjs')).href,
+    cleanup: outdir,
+  };
 }
 
 let bundles = 0;
 
+/** This module's own extension: `.ts` from sources, `.js` once built. */
+const EXT = path.extname(fileURLToPath(import.meta.url));
+
 /**
  * Serves large invocations on a piscina pool of worker threads, each with its own copy of the model, so
- * the HTTP thread keeps answering /ping and small requests while big batches compute (onnxruntime's
- * `run()` and long JS loops block the thread they run on). Small bodies stay on `inline`.
+ * the HTTP thread keeps answering /ping and small requests while big batches compute (long JS loops
+ * block the thread they run on). Small bodies stay on `inline`. Each thread loads the model with
+ * `options.worker` or `inline.workerLoad`; a handler with neither is refused, since a thread could not
+ * know which model to answer with.
  */
 export async function withWorkerPool(
   inline: ModelHandler,
   options: WorkerPoolOptions,
 ): Promise<PooledModelHandler> {
+  const load = options.worker ?? inline.workerLoad;
+  if (!load) {
+    throw new InputError(
+      `withWorkerPool: the ${inline.kind} handler does not say how a worker thread loads its model; ` +
+        'set its workerLoad (or pass options.worker) to { module, exportName, modelDir }, or serve it without the pool',
+    );
+  }
   const threads =
     options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / options.settings.workers));
   const minBytes = options.minBytes ?? DEFAULT_POOL_MIN_BYTES;
-  const worker = await workerFile();
+  const modules = await workerModules(new URL(`./pool-worker${EXT}`, import.meta.url).href, load.module);
   const pool = new Piscina<PoolTask, PoolResult>({
-    filename: worker.filename,
+    filename: modules.worker,
     // Not the parent's flags: `--input-type`, `--eval` or loaders make no sense in a worker thread.
     execArgv: [],
     // A fixed set of threads, never recycled: onnxruntime-node aborts the whole process when it is loaded
@@ -81,7 +109,7 @@ export async function withWorkerPool(
     idleTimeout: Number.POSITIVE_INFINITY,
   });
   const task = (request: Omit<InvocationRequest, 'signal'>, warm = false): PoolTask => ({
-    modelDir: options.modelDir,
+    load: { ...load, module: modules.loader },
     settings: options.settings,
     body: request.body,
     contentType: request.contentType,
@@ -137,7 +165,7 @@ export async function withWorkerPool(
     async close() {
       await warming;
       await pool.destroy();
-      if (worker.cleanup) await rm(worker.cleanup, { force: true });
+      if (modules.cleanup) await rm(modules.cleanup, { recursive: true, force: true });
       await inline.close?.();
     },
   };

@@ -1,21 +1,47 @@
-import { resolvePaths, type ServingSettings } from '../contract/index.js';
+import {
+  readServingSettings,
+  resolvePaths,
+  type ServingSettings,
+  toWireBatchStrategy,
+} from '../contract/index.js';
 import { InputError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
-import { detectModelKind, type LoadContext } from './detect.js';
+import { createLogger, type Logger } from '../util/log.js';
 import type { ModelHandler } from './handler.js';
+import { loadModel, type ModelKind } from './kinds/kind.js';
 import { runServer } from './listen.js';
 
+/** Options of `loadServingModel`; everything has a default. */
+export interface ServingModelOptions {
+  /** Default: `readServingSettings(process.env)`. */
+  readonly settings?: ServingSettings;
+  /** Default: a logger at `settings.logLevel`. */
+  readonly log?: Logger;
+  /** The kinds to detect, in order (default `defaultModelKinds`: user code, built-in, ONNX, TF.js). */
+  readonly kinds?: readonly ModelKind[];
+  /** Serve large requests on worker threads when the kind allows it (default true). */
+  readonly pool?: boolean;
+}
+
 /**
- * Detects and loads the model in `modelDir`; kinds that allow it get a worker-thread pool for large
- * requests (`pool.ts`).
+ * Detects and loads the model in `modelDir`; kinds that give a worker loader get a worker-thread pool
+ * for large requests (`pool.ts`), whose threads load the same directory with that loader. Nothing needs
+ * registering first: the kinds default to `defaultModelKinds`.
+ * @example const handler = await loadServingModel('/opt/ml/model');
  */
-export async function loadServingModel(modelDir: string, context: LoadContext): Promise<ModelHandler> {
-  const kind = await detectModelKind(modelDir, context);
-  context.log.info({ kind: kind.name, modelDir }, 'loading model');
-  const handler = await kind.load(modelDir, context);
-  if (!kind.offThread) return handler;
+export async function loadServingModel(
+  modelDir: string,
+  options: ServingModelOptions = {},
+): Promise<ModelHandler> {
+  const settings = options.settings ?? readServingSettings(process.env);
+  const log = options.log ?? createLogger(settings.logLevel);
+  // Imported on first use: the kinds pull in the built-in algorithms, which `smkit serve`'s cluster
+  // primary must not load before its first fork.
+  const kinds = options.kinds ?? (await import('./kinds/index.js')).defaultModelKinds;
+  const context = { settings, log, kinds };
+  const handler = await loadModel(modelDir, context);
+  if (!handler.workerLoad || options.pool === false) return handler;
   const { withWorkerPool } = await import('./pool.js');
-  return withWorkerPool(handler, { modelDir, settings: context.settings, log: context.log });
+  return withWorkerPool(handler, { settings, log });
 }
 
 /**
@@ -30,7 +56,10 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
   }
   const modelDir = resolvePaths(settings.baseDir).model;
   if (settings.batch)
-    log.info({ strategy: settings.batchStrategy ?? 'MULTI_RECORD' }, 'batch transform mode');
+    log.info(
+      { strategy: toWireBatchStrategy(settings.batchStrategy ?? 'MultiRecord') },
+      'batch transform mode',
+    );
   await runServer({
     port: settings.port,
     workers: settings.workers,
@@ -38,13 +67,12 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
     // Imported here, in the serving processes only: a node:cluster primary just forks and supervises, and
     // must not spend the cold start loading the HTTP stack and the model kinds before its first fork.
     createApp: async () => {
-      const [{ createApp }, { registerModelKinds }] = await Promise.all([
+      const [{ createApp }, { defaultModelKinds: kinds }] = await Promise.all([
         import('./app.js'),
-        import('./model-kinds.js'),
+        import('./kinds/index.js'),
       ]);
-      registerModelKinds();
       return createApp({
-        loadHandler: () => loadServingModel(modelDir, { settings, log }),
+        loadHandler: () => loadServingModel(modelDir, { settings, log, kinds }),
         settings,
         log,
       });

@@ -15,6 +15,7 @@ import {
   channelFifo,
 } from '../contract/index.js';
 import { BatchBuilder, type ChunkParser } from '../io/batch-builder.js';
+import { parseMediaType } from '../io/media-type.js';
 import { CsvParser } from '../io/csv.js';
 import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
 import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
@@ -35,22 +36,16 @@ export type ChannelFormat =
  */
 export function parseChannelContentType(channel: string, contentType: string | undefined): ChannelFormat {
   if (contentType === undefined || contentType.trim() === '') return { kind: 'recordio-protobuf' };
-  const [type = '', ...params] = contentType.split(';').map((part) => part.trim());
-  const mime = type.toLowerCase();
-  if (mime === RECORDIO_PROTOBUF) return { kind: 'recordio-protobuf' };
-  if (mime === 'text/csv') {
-    let labelSize = 0;
-    for (const param of params) {
-      const [key = '', value = ''] = param.split('=').map((part) => part.trim());
-      if (key.toLowerCase() !== 'label_size') continue;
-      if (!/^\d+$/.test(value)) {
-        throw new InputError(
-          `channel '${channel}': ContentType '${contentType}' has label_size '${value}'; it must be an integer >= 0`,
-        );
-      }
-      labelSize = Number(value);
+  const { type, params } = parseMediaType(contentType);
+  if (type === RECORDIO_PROTOBUF) return { kind: 'recordio-protobuf' };
+  if (type === 'text/csv') {
+    const value = params.get('label_size');
+    if (value !== undefined && !/^\d+$/.test(value)) {
+      throw new InputError(
+        `channel '${channel}': ContentType '${contentType}' has label_size '${value}'; it must be an integer >= 0`,
+      );
     }
-    return { kind: 'csv', labelSize };
+    return { kind: 'csv', labelSize: value === undefined ? 0 : Number(value) };
   }
   throw new InputError(
     `channel '${channel}': ContentType '${contentType}' is not supported. Use text/csv (optionally ` +

@@ -10,6 +10,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { TrainContext } from '../../algorithms/types.js';
+import { send } from '../io/http-client.js';
+import { readBody } from '../io/http-body.js';
 import { InputError, SmkitError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -157,21 +159,13 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function readBody(request: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        request.destroy();
-        reject(new InputError(`summary body is over ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
+function readSummary(request: http.IncomingMessage): Promise<Buffer> {
+  return readBody(request, {
+    limit: MAX_BODY_BYTES,
+    tooLarge: () => new InputError(`summary body is over ${MAX_BODY_BYTES} bytes`),
+  }).catch((error: unknown) => {
+    request.destroy();
+    throw error;
   });
 }
 
@@ -218,7 +212,7 @@ class Collector<S> {
     if (request.method !== 'POST' || !request.url?.startsWith(prefix)) {
       throw new InputError(`expected POST ${prefix}<host>, got ${request.method} ${request.url}`);
     }
-    const { header, summary } = decodeSummary(await readBody(request));
+    const { header, summary } = decodeSummary(await readSummary(request));
     const host = header.host;
     if (header.tag !== this.options.tag) {
       throw new InputError(`summary for exchange '${header.tag}' sent to exchange '${this.options.tag}'`);
@@ -289,29 +283,6 @@ class Collector<S> {
   }
 }
 
-function post(url: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
-        signal,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
 const RETRYABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH']);
 
 /** A worker's side: delivers its body to the leader, retrying while the leader is not up yet. */
@@ -324,10 +295,15 @@ async function deliver(body: Buffer, options: ExchangeOptions): Promise<void> {
   let lastError = '';
   while (Date.now() < deadline) {
     try {
-      const response = await post(url, body, options.signal);
+      const response = await send(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+        signal: options.signal,
+      });
       if (response.status === 200) return;
       throw new ExchangeError(
-        `the leader ${leader} refused the summary of ${options.current}: ${response.text}`,
+        `the leader ${leader} refused the summary of ${options.current}: ${response.body.toString('utf8')}`,
       );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -113,9 +113,22 @@ describe('settings from the environment', () => {
       timeoutSeconds: 5,
       maxPayloadBytes: 1024 * 1024,
       batch: true,
-      batchStrategy: 'MULTI_RECORD',
+      batchStrategy: 'MultiRecord',
       defaultAccept: 'application/json',
     });
+  });
+
+  test('SAGEMAKER_BATCH_STRATEGY in either spelling, and a clear error for anything else', () => {
+    for (const [text, strategy] of [
+      ['SINGLE_RECORD', 'SingleRecord'],
+      ['single_record', 'SingleRecord'],
+      ['MULTI_RECORD', 'MultiRecord'],
+    ]) {
+      expect(readServingSettings({ SAGEMAKER_BATCH_STRATEGY: text }).batchStrategy).toBe(strategy);
+    }
+    expect(() => readServingSettings({ SAGEMAKER_BATCH_STRATEGY: 'BATCH' })).toThrow(
+      "SAGEMAKER_BATCH_STRATEGY='BATCH' is invalid: expected MULTI_RECORD or SINGLE_RECORD",
+    );
   });
 
   test('SMKIT_HOST_ADDRESSES as local mode writes it: host -> IP', () => {

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { subprocessLauncher } from '../../src/local/host-process.js';
-import { parseChannel, parseMetricDefinitions } from '../../src/local/options.js';
+import { parseChannel, parseMetricDefinitions } from '../../src/cli/job-flags.js';
 import { encodeRecordIO } from '../../src/io/recordio.js';
 import { type LocalTrainOptions, runLocalTraining } from '../../src/local/train-job.js';
 

@@ -79,9 +79,9 @@ describe('runTransform', () => {
       ['b.csv.out', 1, 1],
     ]);
     expect(result.parameters.source).toEqual({
-      strategy: 'default',
-      maxPayloadMb: 'flag',
-      concurrency: 'default',
+      BatchStrategy: 'default',
+      MaxPayloadInMB: 'flag',
+      MaxConcurrentTransforms: 'default',
     });
   });
 
@@ -90,10 +90,10 @@ describe('runTransform', () => {
     await writeFile(path.join(dir, 'in/a.csv'), '1\n2\n3\n');
     const result = await runTransform(options({ concurrency: 2 }));
     expect(result.parameters).toEqual({
-      strategy: 'SingleRecord',
-      maxPayloadMb: 6,
-      concurrency: 2,
-      source: { strategy: 'container', maxPayloadMb: 'container', concurrency: 'flag' },
+      BatchStrategy: 'SingleRecord',
+      MaxPayloadInMB: 6,
+      MaxConcurrentTransforms: 2,
+      source: { BatchStrategy: 'container', MaxPayloadInMB: 'container', MaxConcurrentTransforms: 'flag' },
     });
     expect(requests.map((r) => r.body).sort()).toEqual(['1\n', '2\n', '3\n']);
     expect(await out('a.csv.out')).toBe('1\n2\n3\n');
@@ -170,6 +170,14 @@ describe('runTransform', () => {
       },
     ]);
     expect(await out('b.csv.out')).toBe('2\n');
+  });
+
+  it('refuses TFRecord splitting before sending anything', async () => {
+    await writeFile(path.join(dir, 'in/a.tfrecord'), 'x');
+    await expect(runTransform(options({ splitType: 'TFRecord' }))).rejects.toThrow(
+      'local transform cannot split TFRecord files (--split-type TFRecord); use Line, RecordIO or None',
+    );
+    expect(requests).toEqual([]);
   });
 
   it('rejects a record over the payload limit and limits over 100 MB', async () => {

@@ -198,7 +198,7 @@ describe('POST /invocations', () => {
     expect(crash.status).toBe(500);
     const body = crash.json() as { message: string; requestId: string };
     expect(body.message).toBe(
-      `the model failed on this request (request id ${body.requestId}); see the server log`,
+      `internal error on this request (request id ${body.requestId}); see the server log`,
     );
     expect(crash.text).not.toContain('secret');
   });

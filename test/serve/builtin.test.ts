@@ -6,9 +6,9 @@ import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray
 import { decodeNpy as decodeNpyFile, encodeNpy } from '../../src/io/npy.js';
 import { splitRecordIO } from '../../src/io/recordio.js';
 import { decodeRecord, encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
-import { loadModel } from '../../src/serve/detect.js';
+import { loadModel } from '../../src/serve/kinds/kind.js';
 import { formatFloat } from '../../src/serve/codecs/number-format.js';
-import { registerModelKinds } from '../../src/serve/model-kinds.js';
+import { defaultModelKinds as kinds } from '../../src/serve/kinds/index.js';
 import { lowRankData } from '../helpers/sklearn.js';
 import { createJobTree, runJob } from '../train/job-tree.js';
 import {
@@ -20,8 +20,6 @@ import {
   startApp,
   type TestServer,
 } from './helpers.js';
-
-registerModelKinds();
 
 const ROW = [1.5, 16.0, 14.0, 23.0];
 const dirs: string[] = [];
@@ -35,7 +33,7 @@ async function modelDir(files: Record<string, Buffer | string>): Promise<string>
 
 async function serveDir(dir: string): Promise<TestServer> {
   const settings = settingsFrom();
-  return startApp({ loadHandler: () => loadModel(dir, { settings, log: quietLog }) });
+  return startApp({ loadHandler: () => loadModel(dir, { settings, log: quietLog, kinds }) });
 }
 
 function recordio(rows: number[][]): Buffer {
@@ -339,12 +337,26 @@ describe('bad requests: 4xx JSON naming what is wrong', () => {
       406,
       'cannot answer with Accept: image/png',
     ],
+    // One message per problem, whatever the codec (each names its row its own way).
     [
       { 'Content-Type': 'text/csv' },
       '1,2,3\n',
       400,
-      'request body line 1: expected 4 columns (feature_dim), got 3',
+      'line 1 has 3 values, but the model expects 4 features per record',
     ],
+    [
+      { 'Content-Type': 'application/json' },
+      '[[1,2,3]]',
+      400,
+      'instance 1 has 3 values, but the model expects 4 features per record',
+    ],
+    [
+      { 'Content-Type': 'application/jsonlines' },
+      '[1,2,3]\n',
+      400,
+      'line 1 has 3 values, but the model expects 4 features per record',
+    ],
+    [{ 'Content-Type': 'text/csv' }, '\n\n', 400, 'the body holds no records; send at least one row'],
     [{ 'Content-Type': 'text/csv' }, '1,2,3,4\n1,2,3,4,5\n', 400, 'request body line 2: expected 4 columns'],
     [{ 'Content-Type': 'text/csv' }, '1,2,nan,4\n', 400, 'line 1'],
     [{ 'Content-Type': 'text/csv;label_size=x' }, '1,2,3,4\n', 400, 'label_size=x must be an integer >= 0'],
@@ -383,11 +395,11 @@ describe('model detection', () => {
   test('an empty directory and a SavedModel fail with messages that say what to do', async () => {
     const settings = settingsFrom();
     const empty = await modelDir({});
-    await expect(loadModel(empty, { settings, log: quietLog })).rejects.toThrow(
+    await expect(loadModel(empty, { settings, log: quietLog, kinds })).rejects.toThrow(
       `no model found in ${empty}: expected code/inference.js (or .mjs, .ts), model_algo-1, model.onnx or model.json`,
     );
     const saved = await modelDir({ 'saved_model.pb': 'x' });
-    await expect(loadModel(saved, { settings, log: quietLog })).rejects.toThrow(
+    await expect(loadModel(saved, { settings, log: quietLog, kinds })).rejects.toThrow(
       /TensorFlow SavedModel.*tensorflowjs_converter.*tf2onnx/,
     );
   });
@@ -398,7 +410,7 @@ describe('model detection', () => {
       'model_algo-1': kmeansModelFile(),
       'model.json': JSON.stringify({ algorithm: 'pca' }),
     });
-    await expect(loadModel(named, { settings, log: quietLog })).rejects.toThrow(
+    await expect(loadModel(named, { settings, log: quietLog, kinds })).rejects.toThrow(
       "a PCA model needs arrays named 's' and 'v' (found unnamed arrays): is this a k-means model?",
     );
     const odd = await modelDir({
@@ -407,7 +419,7 @@ describe('model detection', () => {
         names: ['w'],
       }),
     });
-    await expect(loadModel(odd, { settings, log: quietLog })).rejects.toThrow(
+    await expect(loadModel(odd, { settings, log: quietLog, kinds })).rejects.toThrow(
       'cannot tell which built-in algorithm wrote it (1 arrays named w)',
     );
   });

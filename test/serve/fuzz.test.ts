@@ -2,15 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { encodeDenseRecords } from '../../src/io/recordio-protobuf.js';
-import { loadModel } from '../../src/serve/detect.js';
-import { registerModelKinds } from '../../src/serve/model-kinds.js';
+import { loadModel } from '../../src/serve/kinds/kind.js';
+import { defaultModelKinds as kinds } from '../../src/serve/kinds/index.js';
+import { type FuzzAnswer, generator, heapAfterGc, sendOn } from './fuzz-support.js';
 import { kmeansModelFile, quietLog, settingsFrom, startApp, type TestServer } from './helpers.js';
-
-registerModelKinds();
 
 let dir: string;
 let server: TestServer;
@@ -19,7 +16,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'smkit-fuzz-'));
   await writeFile(path.join(dir, 'model_algo-1'), kmeansModelFile());
   const settings = settingsFrom({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '0.01' });
-  server = await startApp({ settings, loadHandler: () => loadModel(dir, { settings, log: quietLog }) });
+  server = await startApp({
+    settings,
+    loadHandler: () => loadModel(dir, { settings, log: quietLog, kinds }),
+  });
   await server.app.loaded;
 });
 
@@ -27,19 +27,6 @@ afterAll(async () => {
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Seeded so that a failure can be replayed. */
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state ^ (state >>> 15), 2246822519) + 0x9e3779b9) >>> 0;
-    return state / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  return { int, pick, bytes, next };
-}
 
 const TYPES = [
   'text/csv',
@@ -135,38 +122,8 @@ function malformed(g: ReturnType<typeof generator>): Case {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function send(
-  url: string,
-  method: string,
-  path: string,
-  c?: Case,
-): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const body = c ? Buffer.from(c.body) : undefined;
-    const req = http.request(
-      `${url}${path}`,
-      { method, agent, headers: { ...(body ? { 'Content-Length': body.length } : {}), ...c?.headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            type: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function heapAfterGc(): number {
-  v8.setFlagsFromString('--expose_gc');
-  (vm.runInNewContext('gc') as () => void)();
-  return process.memoryUsage().heapUsed;
+function send(url: string, method: string, path: string, c?: Case): Promise<FuzzAnswer> {
+  return sendOn(agent, `${url}${path}`, { method, ...(c ? { headers: c.headers, body: c.body } : {}) });
 }
 
 async function barrage(seed: number, count: number): Promise<Map<string, number>> {

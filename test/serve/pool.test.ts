@@ -2,12 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadModel } from '../../src/serve/detect.js';
-import { registerModelKinds } from '../../src/serve/model-kinds.js';
+import { loadModel } from '../../src/serve/kinds/kind.js';
+import { defaultModelKinds as kinds } from '../../src/serve/kinds/index.js';
 import { withWorkerPool } from '../../src/serve/pool.js';
 import { kmeansModelFile, quietLog, request, settingsFrom, startApp, type TestServer } from './helpers.js';
-
-registerModelKinds();
 
 let dir: string;
 let server: TestServer;
@@ -18,8 +16,7 @@ beforeAll(async () => {
   const settings = settingsFrom();
   server = await startApp({
     loadHandler: async () => {
-      const pooled = await withWorkerPool(await loadModel(dir, { settings, log: quietLog }), {
-        modelDir: dir,
+      const pooled = await withWorkerPool(await loadModel(dir, { settings, log: quietLog, kinds }), {
         settings,
         threads: 1,
         minBytes: 20,

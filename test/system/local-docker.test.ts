@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerLauncher } from '../../src/local/host-process.js';
 import { hostAddress, hostNames } from '../../src/local/job-tree.js';
 import { startLocalEndpoint } from '../../src/local/local-endpoint.js';
-import { parseChannel } from '../../src/local/options.js';
+import { parseChannel } from '../../src/cli/job-flags.js';
 import { runLocalTraining } from '../../src/local/train-job.js';
 
 /**

@@ -5,7 +5,7 @@ import type { DecodedInput, DecodeOptions } from './types.js';
 
 /**
  * `text/csv`: one headerless numeric row per line; `label_size=N` drops N leading label columns.
- * Without a model width, the first row decides and other widths fail naming their line.
+ * The first row decides the width; other widths fail naming their line.
  */
 export function decodeCsv(body: Buffer, options: DecodeOptions): DecodedInput {
   const labelText = options.media.params.get('label_size');
@@ -13,11 +13,19 @@ export function decodeCsv(body: Buffer, options: DecodeOptions): DecodedInput {
   if (!Number.isInteger(labelSize) || labelSize < 0) {
     throw new BadRequest(`Content-Type parameter label_size=${labelText} must be an integer >= 0`);
   }
-  const batch = asBadRequest(() =>
-    parseCsvBody(
-      body,
-      options.featureDim === undefined ? { labelSize } : { labelSize, featureDim: options.featureDim },
-    ),
-  );
+  // The model's width is checked with every other codec's (validate.ts), not here; a blank body is
+  // no records, answered there too.
+  const batch = isBlank(body)
+    ? { rows: 0, dim: 0, values: new Float32Array(0) }
+    : asBadRequest(() => parseCsvBody(body, { labelSize }));
   return { batch, shape: [batch.rows, batch.dim], describe: (row) => `line ${row + 1}` };
+}
+
+/** True when the body holds only whitespace (looks at bytes up to the first other one). */
+function isBlank(body: Buffer): boolean {
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i]!;
+    if (byte !== 0x0a && byte !== 0x0d && byte !== 0x20 && byte !== 0x09) return false;
+  }
+  return true;
 }

@@ -1,5 +1,6 @@
 import { UnsupportedMediaType } from '../../util/errors.js';
 import { negotiate, parseMediaType, type MediaType } from '../negotiate.js';
+import { requireRecords } from '../validate.js';
 import { decodeCsv } from './csv.js';
 import { decodeJson, decodeJsonLines } from './json.js';
 import { decodeNpy, encodeNpyOutput } from './npy.js';
@@ -31,7 +32,10 @@ export const encoders: ReadonlyMap<string, Encoder> = new Map<string, Encoder>([
 const decoderTypes = [...decoders.keys()];
 const encoderTypes = [...encoders.keys()];
 
-/** A request's decoder, chosen by its Content-Type (parameters such as charset and label_size kept). */
+/**
+ * A request's decoder, chosen by its Content-Type (parameters such as charset and label_size kept).
+ * `decode` answers 400 for a body without records (`validate.ts`).
+ */
 export interface BodyDecoder {
   readonly media: MediaType;
   decode(body: Buffer, featureDim?: number): DecodedInput;
@@ -50,7 +54,11 @@ export function chooseDecoder(contentType: string | undefined): BodyDecoder {
   }
   return {
     media,
-    decode: (body, featureDim) => decoder(body, featureDim === undefined ? { media } : { media, featureDim }),
+    decode(body, featureDim) {
+      const input = decoder(body, featureDim === undefined ? { media } : { media, featureDim });
+      requireRecords(input);
+      return input;
+    },
   };
 }
 

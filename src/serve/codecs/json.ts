@@ -1,7 +1,67 @@
-import { BadRequest } from '../../util/errors.js';
+import { BadRequest, HttpError, PayloadTooLarge } from '../../util/errors.js';
 import type { DecodedInput, DecodeOptions, Tensor } from './types.js';
 
 type Json = unknown;
+
+/**
+ * Deepest nesting of lists and objects a JSON body may have. A tensor needs one level per dimension and
+ * the instance shapes a few more; deeper bodies are refused before parsing, so that no walk over them
+ * can exhaust the stack (`[` x 100,000 used to answer 500).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Most values one JSON request may expand to (2^24 float32 values = 64 MiB): sparse rows declare their
+ * width, so a 50-byte body could otherwise ask for a terabyte.
+ */
+export const MAX_DENSE_VALUES = 2 ** 24;
+
+const OPEN_LIST = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_LIST = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Throws 400 when `text` nests lists/objects deeper than {@link MAX_JSON_DEPTH} (strings skipped). */
+function checkDepth(text: Buffer | string, where: string): void {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_LIST || byte === OPEN_OBJECT) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new BadRequest(
+          `${where} nests lists or objects more than ${MAX_JSON_DEPTH} levels deep; ` +
+            'a tensor needs one level per dimension: send at most that many',
+        );
+      }
+    } else if (byte === CLOSE_LIST || byte === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+}
+
+/**
+ * Throws 413 when `rows` x `dim` values, after `spent` values already decoded from the same request
+ * (earlier JSON Lines), would pass {@link MAX_DENSE_VALUES}.
+ */
+function checkDenseSize(rows: number, dim: number, what: string, spent = 0): void {
+  if (spent + rows * dim > MAX_DENSE_VALUES) {
+    const before = spent ? `, after ${spent} in the lines before` : '';
+    throw new PayloadTooLarge(
+      `${what} expand to ${rows * dim} values (${rows} x ${dim}${before}), more than the ` +
+        `${MAX_DENSE_VALUES} (64 MiB of float32) smkit decodes per request; send fewer rows per ` +
+        'request or a smaller "shape"',
+    );
+  }
+}
 
 /** Dense or sparse values of one instance, before they are packed into a batch. */
 interface Row {
@@ -39,10 +99,20 @@ function sparse(tensor: Record<string, Json>, where: string, featureDim: number 
     fail(where, `${keys.length} keys for ${values.length} values; a sparse row needs one key per value`);
   }
   const shape = tensor['shape'] === undefined ? undefined : numbers(tensor['shape'], `${where} shape`);
+  if (shape && shape.length !== 1) {
+    // SageMaker's built-in algorithms read one flat row per record: a second dimension was silently
+    // dropped before, so the keys landed in the wrong places.
+    fail(
+      where,
+      `"shape": [${shape.join(', ')}] has ${shape.length} dimensions; a sparse row is one flat row, ` +
+        '"shape": [width]: flatten the features row-major and give keys in the flat row',
+    );
+  }
   const dim = shape?.[0] ?? featureDim;
   if (dim === undefined || !Number.isInteger(dim) || dim < 0) {
-    fail(where, 'a sparse row needs "shape": [width]');
+    fail(where, 'a sparse row needs "shape": [width], an integer >= 0');
   }
+  checkDenseSize(1, dim, `${where}: "shape": [${dim}] would`);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (!Number.isInteger(key) || key < 0 || key >= dim) {
@@ -69,14 +139,18 @@ function instance(value: Json, where: string, featureDim: number | undefined): R
   fail(where, 'expected "features", "data", "values" or "keys" in the instance object');
 }
 
-function pack(rows: readonly Row[], unit: string): DecodedInput {
+function pack(rows: readonly Row[], unit: string, spent: number): DecodedInput {
   const dim = rows[0]?.dim ?? 0;
-  const values = new Float32Array(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     if (row.dim !== dim) {
       fail(`${unit} ${r + 1}`, `${row.dim} values, but ${unit} 1 has ${dim}; every row needs the same width`);
     }
+  }
+  checkDenseSize(rows.length, dim, `${rows.length} ${unit}${rows.length === 1 ? '' : 's'} would`, spent);
+  const values = new Float32Array(rows.length * dim);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
     if (row.keys) {
       for (let i = 0; i < row.keys.length; i++) values[r * dim + row.keys[i]!] = row.values[i]!;
     } else {
@@ -95,20 +169,26 @@ function tensor(value: Json, where: string): Tensor {
   const shape: number[] = [];
   for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
   const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  let at = 0;
-  const walk = (node: Json, depth: number, path: string): void => {
+  // Checked before allocating: the shape comes from the first items only, so a ragged body could
+  // otherwise declare far more values than it holds.
+  const check = (node: Json, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (typeof node !== 'number') fail(`${where}${path}`, `${kind(node)} is not a number`);
-      values[at++] = node;
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
       fail(`${where}${path}`, `expected a list of ${shape[depth]} items (shape ${shape.join('x')})`);
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
+    for (let i = 0; i < node.length; i++) check(node[i], depth + 1, `${path}[${i}]`);
   };
-  walk(value, 0, '');
+  check(value, 0, '');
+  const values = new Float32Array(size);
+  let at = 0;
+  const fill = (node: Json, depth: number): void => {
+    if (depth === shape.length) values[at++] = node as number;
+    else for (const item of node as Json[]) fill(item, depth + 1);
+  };
+  fill(value, 0);
   return { shape, values };
 }
 
@@ -119,26 +199,35 @@ function fromTensor(t: Tensor, unit: string): DecodedInput {
   return { batch: { rows, dim, values: t.values }, shape, describe: (row) => `${unit} ${row + 1}` };
 }
 
-function rowsOf(list: readonly Json[], unit: string, featureDim: number | undefined): DecodedInput {
+function rowsOf(
+  list: readonly Json[],
+  unit: string,
+  featureDim: number | undefined,
+  spent: number,
+): DecodedInput {
   const first = list[0];
   if (Array.isArray(first) && Array.isArray(first[0])) return fromTensor(tensor(list, unit), unit);
-  if (typeof first === 'number') return pack([instance(list, `${unit} 1`, featureDim)], unit);
+  if (typeof first === 'number') return pack([instance(list, `${unit} 1`, featureDim)], unit, spent);
   return pack(
     list.map((item, i) => instance(item, `${unit} ${i + 1}`, featureDim)),
     unit,
+    spent,
   );
 }
 
-/** Interprets one parsed JSON document (also used per line by the JSON Lines decoder). */
-export function decodeJsonValue(document: Json, featureDim: number | undefined): DecodedInput {
-  if (Array.isArray(document)) return rowsOf(document, 'instance', featureDim);
+/**
+ * Interprets one parsed JSON document (also used per line by the JSON Lines decoder, which passes the
+ * values its earlier lines `spent` of the per-request limit).
+ */
+export function decodeJsonValue(document: Json, featureDim: number | undefined, spent = 0): DecodedInput {
+  if (Array.isArray(document)) return rowsOf(document, 'instance', featureDim, spent);
   if (document === null || typeof document !== 'object') {
     fail('body', `expected {"instances": [...]}, {"inputs": ...} or a list, got ${kind(document)}`);
   }
   const object = document as Record<string, Json>;
-  if (Array.isArray(object['instances'])) return rowsOf(object['instances'], 'instance', featureDim);
+  if (Array.isArray(object['instances'])) return rowsOf(object['instances'], 'instance', featureDim, spent);
   const inputs = object['inputs'];
-  if (Array.isArray(inputs)) return rowsOf(inputs, 'input', featureDim);
+  if (Array.isArray(inputs)) return rowsOf(inputs, 'input', featureDim, spent);
   if (inputs !== null && typeof inputs === 'object') {
     const named: Record<string, Tensor> = {};
     for (const [name, value] of Object.entries(inputs as Record<string, Json>)) {
@@ -148,7 +237,7 @@ export function decodeJsonValue(document: Json, featureDim: number | undefined):
     if (!first) fail('body', '"inputs" has no entries');
     return { ...fromTensor(first, 'input'), named };
   }
-  return pack([instance(object, 'instance 1', featureDim)], 'instance');
+  return pack([instance(object, 'instance 1', featureDim)], 'instance', spent);
 }
 
 /**
@@ -158,6 +247,7 @@ export function decodeJsonValue(document: Json, featureDim: number | undefined):
  */
 export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
   let document: Json;
+  checkDepth(body, 'the body');
   try {
     document = JSON.parse(body.toString('utf8'));
   } catch (error) {
@@ -170,10 +260,12 @@ export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
 export function decodeJsonLines(body: Buffer, options: DecodeOptions): DecodedInput {
   const lines = body.toString('utf8').split('\n');
   const rows: { values: Float32Array; dim: number; line: number }[] = [];
+  let spent = 0;
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.trim();
     if (!text) continue;
     let document: Json;
+    checkDepth(text, `line ${i + 1}`);
     try {
       document = JSON.parse(text);
     } catch (error) {
@@ -181,11 +273,13 @@ export function decodeJsonLines(body: Buffer, options: DecodeOptions): DecodedIn
     }
     let decoded: DecodedInput;
     try {
-      decoded = decodeJsonValue(document, options.featureDim);
+      decoded = decodeJsonValue(document, options.featureDim, spent);
     } catch (error) {
-      throw new BadRequest(`line ${i + 1}: ${(error as Error).message}`);
+      const status = error instanceof HttpError ? error.status : 400;
+      throw new HttpError(status, `line ${i + 1}: ${(error as Error).message}`);
     }
     const { batch } = decoded;
+    spent += batch.values.length;
     for (let r = 0; r < batch.rows; r++) {
       rows.push({
         values: batch.values.subarray(r * batch.dim, (r + 1) * batch.dim),

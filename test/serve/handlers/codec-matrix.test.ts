@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeRecord, encodeDenseRecords } from '../../../src/io/recordio-protobuf.js';
 import { encodeNpy } from '../../../src/io/npy.js';
 import { splitRecordIO } from '../../../src/io/recordio.js';
-import { fileSystem, initTfjsBackend } from '../../../src/serve/handlers/tfjs.js';
+import { fileSystem, initTfjsBackend } from '../../../src/serve/kinds/tfjs/tfjs.js';
 import { request, type TestServer } from '../helpers.js';
 import { makeOnnxFixtures, type OnnxFixtures } from './fixtures.js';
 import { serveModel } from './serve-model.js';
@@ -137,8 +137,8 @@ describe.each(KINDS)('%s model', (kind) => {
         body: '1,2,3\n1,2,3,4',
       });
       expect(csv.status).toBe(400);
-      expect((csv.json() as { message: string }).message).toBe(
-        'request body line 2: expected 3 columns (feature_dim), got 4. Every row must have the same width.',
+      expect((csv.json() as { message: string }).message).toMatch(
+        /^request body line 2: expected 3 columns \(the width of input '\w+' \[(batch|\?), 3\]\), got 4\. Every row must have the same width\.$/,
       );
       const json = await request(servers[kind]!.url, {
         headers: { 'Content-Type': 'application/json' },

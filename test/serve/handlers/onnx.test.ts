@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bindInputs, type DecodedBody } from '../../../src/serve/handlers/bind.js';
-import { loadOnnxModel, type OnnxModel, RunCost } from '../../../src/serve/handlers/onnx.js';
-import { outputRows } from '../../../src/serve/handlers/outputs.js';
-import { tensorToNested } from '../../../src/serve/handlers/tensor.js';
+import { bindInputs, type DecodedBody } from '../../../src/serve/tensor/bind.js';
+import { loadOnnxModel, type OnnxModel, RunCost } from '../../../src/serve/kinds/onnx/onnx.js';
+import { outputRows } from '../../../src/serve/tensor/outputs.js';
+import { tensorToNested } from '../../../src/serve/tensor/tensor.js';
 import { makeOnnxFixtures, type OnnxFixtures } from './fixtures.js';
 
 let fixtures: OnnxFixtures;

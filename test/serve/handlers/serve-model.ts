@@ -1,6 +1,6 @@
 /** Serves a model directory through the front door: detection registry, loaders and the HTTP app. */
-import { loadModel } from '../../../src/serve/detect.js';
-import { registerModelKinds } from '../../../src/serve/model-kinds.js';
+import { loadModel } from '../../../src/serve/kinds/kind.js';
+import { defaultModelKinds as kinds } from '../../../src/serve/kinds/index.js';
 import { withWorkerPool } from '../../../src/serve/pool.js';
 import { quietLog, settingsFrom, startApp, type TestServer } from '../helpers.js';
 
@@ -14,16 +14,14 @@ export async function serveModel(
   env: Record<string, string> = {},
   options: { poolMinBytes?: number } = {},
 ): Promise<TestServer> {
-  registerModelKinds();
   const settings = settingsFrom(env);
-  const context = { settings, log: quietLog };
+  const context = { settings, log: quietLog, kinds };
   const server = await startApp({
     settings,
     loadHandler: async () => {
       const inline = await loadModel(modelDir, context);
       if (options.poolMinBytes === undefined) return inline;
       const pooled = await withWorkerPool(inline, {
-        modelDir,
         settings,
         threads: 1,
         minBytes: options.poolMinBytes,

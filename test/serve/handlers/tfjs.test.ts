@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bindInputs } from '../../../src/serve/handlers/bind.js';
-import { tensorToNested } from '../../../src/serve/handlers/tensor.js';
-import { fileSystem, initTfjsBackend, loadTfjsModel } from '../../../src/serve/handlers/tfjs.js';
+import { bindInputs } from '../../../src/serve/tensor/bind.js';
+import { tensorToNested } from '../../../src/serve/tensor/tensor.js';
+import { fileSystem, initTfjsBackend, loadTfjsModel } from '../../../src/serve/kinds/tfjs/tfjs.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { loadModel } from '../../../src/serve/detect.js';
-import { registerModelKinds } from '../../../src/serve/model-kinds.js';
+import { loadModel } from '../../../src/serve/kinds/kind.js';
+import { defaultModelKinds as kinds } from '../../../src/serve/kinds/index.js';
 import { quietLog, request, settingsFrom, type TestServer } from '../helpers.js';
 import { makeOnnxFixtures, type OnnxFixtures } from './fixtures.js';
 import { serveModel } from './serve-model.js';
@@ -16,7 +16,6 @@ let server: TestServer | undefined;
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'smkit-user-code-'));
   fixtures = await makeOnnxFixtures();
-  registerModelKinds();
 });
 afterEach(async () => {
   await server?.close();
@@ -203,7 +202,7 @@ describe('SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY', () => {
 
 describe('mistakes fail the load with a message saying what to change', () => {
   const load = async (files: Record<string, string>, env: Record<string, string> = {}) =>
-    loadModel(await modelDir(files), { settings: settingsFrom(env), log: quietLog });
+    loadModel(await modelDir(files), { settings: settingsFrom(env), log: quietLog, kinds });
 
   test.each([
     [

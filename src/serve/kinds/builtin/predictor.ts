@@ -1,0 +1,43 @@
+import type { Predictor } from '../../../../algorithms/types.js';
+import { chooseDecoder, chooseEncoding, type OutputField } from '../../codecs/index.js';
+import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
+import { requireFinite, requireWidth } from '../../validate.js';
+
+/** Options of `createPredictorHandler`. */
+export interface PredictorHandlerOptions {
+  /** Field order per response type when it differs from the predictor's (SageMaker's JSON Lines k-means). */
+  readonly fieldOrder?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * Serves a `Predictor` (a built-in algorithm's model) with every codec: decodes the body, checks width
+ * and finiteness, predicts, encodes for the negotiated Accept.
+ */
+export function createPredictorHandler(
+  kind: string,
+  predictor: Predictor,
+  options: PredictorHandlerOptions = {},
+): ModelHandler {
+  const byName = new Map(predictor.fields.map((f) => [f.name, f]));
+  const orders = new Map<string, readonly OutputField[]>(
+    Object.entries(options.fieldOrder ?? {}).map(([type, names]) => [type, names.map((n) => byName.get(n)!)]),
+  );
+  return {
+    kind,
+    async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+      const decoder = chooseDecoder(request.contentType);
+      const encoding = chooseEncoding(request.accept);
+      const input = decoder.decode(request.body, predictor.featureDim);
+      requireWidth(input, predictor.featureDim);
+      requireFinite(input);
+      const predictions = await predictor.predict(input.batch);
+      const body = encoding.encode({
+        rows: predictions.rows,
+        fields: orders.get(encoding.type) ?? predictor.fields,
+        columns: predictions.columns,
+        rootKey: predictor.jsonRootKey,
+      });
+      return { body, contentType: encoding.type };
+    },
+  };
+}

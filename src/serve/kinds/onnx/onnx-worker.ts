@@ -1,0 +1,31 @@
+/**
+ * Worker-thread side of the ONNX pool: each worker opens its own session on the model once and runs the
+ * tasks piscina hands it, so a long inference never blocks the HTTP thread.
+ */
+import { workerData } from 'node:worker_threads';
+import { openSession, runSession } from './onnx-session.js';
+import type { HostTensor, NamedTensors } from '../../tensor/tensor.js';
+
+/** One inference, as posted to a worker. */
+export interface OnnxTask {
+  readonly feeds: NamedTensors;
+  readonly outputNames: readonly string[];
+}
+
+/** A task's outputs and how long the run took inside the worker. */
+export interface OnnxTaskResult {
+  readonly outputs: Record<string, HostTensor>;
+  readonly ms: number;
+}
+
+const session = openSession((workerData as { modelPath: string }).modelPath);
+// A load failure surfaces on the first task; keep it from being an unhandled rejection meanwhile.
+session.catch(() => {});
+
+/** Runs one task on this worker's session. */
+export default async function run(task: OnnxTask): Promise<OnnxTaskResult> {
+  const ready = await session;
+  const start = performance.now();
+  const outputs = await runSession(ready, task.feeds, task.outputNames);
+  return { outputs, ms: performance.now() - start };
+}
