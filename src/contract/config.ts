@@ -10,24 +10,71 @@ import {
 } from './job-spec.js';
 import type { SageMakerPaths } from './paths.js';
 
+/** CreateTrainingJob accepts at most this many hyperparameters (the SDK's sagemaker_* entries count). */
+export const MAX_HYPERPARAMETERS = 100;
+
+function jsonKind(value: unknown): string {
+  return Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+}
+
 /** hyperparameters.json: an object of strings (the platform always sends strings; local tools may not). */
-export const HyperparametersFileSchema = z.record(
-  z.string(),
-  z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
-);
+export const HyperparametersFileSchema = z
+  .record(
+    z.string(),
+    z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value)),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? `expected a JSON object of hyperparameter names to string values, as {"k": "10"}; got ${jsonKind(issue.input)}`
+          : undefined,
+    },
+  )
+  .superRefine((record, context) => {
+    const count = Object.keys(record).length;
+    if (count > MAX_HYPERPARAMETERS) {
+      context.addIssue({
+        code: 'custom',
+        message:
+          `${count} hyperparameters, but SageMaker allows at most ${MAX_HYPERPARAMETERS} per training job ` +
+          `(CreateTrainingJob refuses more; the SDK's sagemaker_* entries count): drop ${count - MAX_HYPERPARAMETERS} or more`,
+      });
+    }
+  });
+
+const CHANNEL_NAME_RULE = "channel names are 1 to 64 letters, digits, '.', '-' or '_' ([A-Za-z0-9.-_]{1,64})";
 
 /** One entry of inputdataconfig.json. */
-export const ChannelConfigSchema = z.object({
-  ContentType: z.string().optional(),
-  TrainingInputMode: TrainingInputModeSchema.default('File'),
-  S3DistributionType: S3DistributionTypeSchema.default('FullyReplicated'),
-  RecordWrapperType: RecordWrapperTypeSchema.default('None'),
-  CompressionType: CompressionTypeSchema.optional(),
-});
+export const ChannelConfigSchema = z
+  .object({
+    ContentType: z.string().optional(),
+    TrainingInputMode: TrainingInputModeSchema.default('File'),
+    S3DistributionType: S3DistributionTypeSchema.default('FullyReplicated'),
+    RecordWrapperType: RecordWrapperTypeSchema.default('None'),
+    CompressionType: CompressionTypeSchema.optional(),
+  })
+  .refine((channel) => channel.CompressionType !== 'Gzip' || channel.TrainingInputMode === 'Pipe', {
+    // CreateTrainingJob answers "Invalid compression type for channel train: File mode only supports
+    // NONE, got Gzip instead"; local mode refuses the same, so a job tree saying so was not made by either.
+    message:
+      'CompressionType Gzip is used only in Pipe mode: SageMaker refuses it for File and FastFile mode ' +
+      '(File mode only supports None); decompress the files, or use TrainingInputMode Pipe',
+    path: ['CompressionType'],
+  });
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 
-/** inputdataconfig.json: channel name -> channel config. */
-export const InputDataConfigSchema = z.record(ChannelNameSchema, ChannelConfigSchema);
+/** inputdataconfig.json: channel name -> channel config. Bad names are named with the rule they break. */
+export const InputDataConfigSchema = z
+  .record(z.string(), ChannelConfigSchema)
+  .superRefine((record, context) => {
+    for (const name of Object.keys(record)) {
+      if (!ChannelNameSchema.safeParse(name).success) {
+        context.addIssue({
+          code: 'custom',
+          message: `channel name '${name}' is invalid: ${CHANNEL_NAME_RULE}`,
+        });
+      }
+    }
+  });
 export type InputDataConfig = z.infer<typeof InputDataConfigSchema>;
 
 /** resourceconfig.json. Hosts are sorted as SageMaker sorts them; the leader is `hosts[0]`. */

@@ -35,6 +35,8 @@ export const ENV = Object.freeze({
   /** Local mode: `algo-1=127.0.0.2,algo-2=127.0.0.3`, how hosts find each other without DNS. */
   hostAddresses: 'SMKIT_HOST_ADDRESSES',
   logFormat: 'SMKIT_LOG_FORMAT',
+  /** Most bytes an archive (sourcedir.tar.gz, model.tar.gz) may unpack to; default: the target's free space. */
+  maxExtractBytes: 'SMKIT_MAX_EXTRACT_BYTES',
   s3Endpoint: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
 } as const);
 
@@ -65,6 +67,11 @@ export interface CommonSettings {
    * commands fetch user code from S3 (training's sourcedir, serving's SAGEMAKER_SUBMIT_DIRECTORY).
    */
   readonly s3Endpoint: string | undefined;
+  /**
+   * Most bytes an archive may unpack to (`SMKIT_MAX_EXTRACT_BYTES`); `undefined`: the free space of the
+   * target file system. A tar bomb is refused at its first header, naming this budget.
+   */
+  readonly maxExtractBytes: number | undefined;
 }
 
 /** Settings of a training run. */
@@ -142,7 +149,19 @@ function common(env: Env): CommonSettings {
     logLevel: logLevel === undefined ? 20 : z.coerce.number().int().parse(logLevel),
     cpuCount: os.availableParallelism(),
     s3Endpoint: first(env, ENV.s3Endpoint),
+    maxExtractBytes: readMaxExtractBytes(env),
   };
+}
+
+/** `SMKIT_MAX_EXTRACT_BYTES` as a whole number of bytes; `undefined` when unset (free space decides). */
+export function readMaxExtractBytes(env: Env): number | undefined {
+  const value = first(env, ENV.maxExtractBytes);
+  if (value === undefined) return undefined;
+  const parsed = z.coerce.number().int().positive().safeParse(value);
+  if (!parsed.success) {
+    throw new InputError(`${ENV.maxExtractBytes}='${value}' must be a whole number of bytes > 0`);
+  }
+  return parsed.data;
 }
 
 /** Reads the training settings once; throws a ZodError-derived message naming the variable on bad values. */

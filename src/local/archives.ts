@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
+import { extractTarball, type TarMemberInfo } from '../io/archive/safe-extract.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { listFiles } from './job-tree.js';
 
@@ -65,50 +66,22 @@ export async function tarDirectories(
   return members;
 }
 
-function normalizeMember(name: string): string {
-  return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-}
-
 /**
- * Checks every member of a model archive before anything is written: no absolute paths, no `..`,
- * no links pointing outside, no devices; and members at the root, not nested one directory down.
+ * SageMaker unpacks model.tar.gz at the root of /opt/ml/model: an archive whose members all sit under
+ * one directory (other than `code/`) was made one level too high, and an archive without files holds
+ * no model.
  */
-export async function checkModelArchive(file: string): Promise<void> {
-  const problems: string[] = [];
-  const tops = new Set<string>();
-  let rootFiles = 0;
-  await tar.t({
-    file,
-    onReadEntry: (entry) => {
-      const raw = entry.path;
-      const name = normalizeMember(raw);
-      if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) problems.push(`${raw} has an absolute path`);
-      else if (name.split('/').includes('..')) problems.push(`${raw} climbs out with '..'`);
-      if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
-        const target = entry.linkpath ?? '';
-        const resolved =
-          entry.type === 'SymbolicLink' ? path.posix.join(path.posix.dirname(name), target) : target;
-        if (target.startsWith('/') || path.posix.normalize(resolved).split('/')[0] === '..') {
-          problems.push(`${raw} links outside the archive (to ${target})`);
-        }
-      } else if (!['File', 'OldFile', 'Directory', 'ContiguousFile'].includes(entry.type)) {
-        if (!/Header|Extended|Pax/i.test(entry.type)) problems.push(`${raw} is a ${entry.type}`);
-      }
-      if (name !== '' && name !== '.') {
-        const [top] = name.split('/');
-        tops.add(top!);
-        if (!name.includes('/') && entry.type !== 'Directory') rootFiles++;
-      }
-      entry.resume();
-    },
-  });
-  if (problems.length) {
+function checkModelMembers(file: string, members: readonly TarMemberInfo[]): void {
+  const named = members.filter((member) => member.path !== '');
+  if (!named.some((member) => member.type !== 'Directory')) {
     throw new InputError(
-      `unsafe member in ${file}: ${problems.slice(0, 3).join('; ')}; re-create the archive from the model directory with \`tar -C model -czf model.tar.gz .\``,
+      `${file} holds no files: SageMaker unpacks it into /opt/ml/model; create it from the model directory with \`tar -C model -czf model.tar.gz .\``,
     );
   }
+  const tops = new Set(named.map((member) => member.path.split('/')[0]!));
+  const rootFiles = named.filter((member) => !member.path.includes('/') && member.type !== 'Directory');
   const [top] = tops;
-  if (rootFiles === 0 && tops.size === 1 && top !== 'code') {
+  if (rootFiles.length === 0 && tops.size === 1 && top !== 'code') {
     throw new InputError(
       nestedMessage(file, top!, `re-create it with \`tar -C ${top} -czf model.tar.gz .\``),
     );
@@ -148,11 +121,21 @@ export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** Options of {@link prepareModelDir}. */
+export interface PrepareModelDirOptions {
+  /** Most bytes model.tar.gz may unpack to; default: the free space of `target`'s file system. */
+  readonly maxExtractBytes?: number | undefined;
+}
+
 /**
- * Unpacks a model.tar.gz (after `checkModelArchive`) or takes a model directory, and returns a
- * read-only copy in `target`, as SageMaker mounts /opt/ml/model.
+ * Unpacks a model.tar.gz (safely, streaming, within the byte budget, members at the root) or takes a
+ * model directory, and returns a read-only copy in `target`, as SageMaker mounts /opt/ml/model.
  */
-export async function prepareModelDir(model: string, target: string): Promise<void> {
+export async function prepareModelDir(
+  model: string,
+  target: string,
+  options: PrepareModelDirOptions = {},
+): Promise<void> {
   const info = await stat(model).catch(() => undefined);
   if (!info)
     throw new InputError(`--model ${model} does not exist; pass a model.tar.gz or a model directory`);
@@ -161,8 +144,10 @@ export async function prepareModelDir(model: string, target: string): Promise<vo
     await checkModelDir(model);
     await cp(model, target, { recursive: true, dereference: true });
   } else {
-    await checkModelArchive(model);
-    await tar.x({ file: model, cwd: target, strict: true, preserveOwner: false });
+    await extractTarball(model, target, {
+      maxBytes: options.maxExtractBytes,
+      check: (members) => checkModelMembers(model, members),
+    });
   }
   await makeReadOnly(target);
 }

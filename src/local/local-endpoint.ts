@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENV, type Env, resolvePaths } from '../contract/index.js';
+import { ENV, type Env, readMaxExtractBytes, resolvePaths } from '../contract/index.js';
 import { send } from '../io/http-client.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { prepareModelDir, removeTree } from './archives.js';
@@ -114,7 +114,9 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     await listen(proxy, options.port);
     const base = path.join(work, 'ml');
     await mkdir(base);
-    await prepareModelDir(options.model, resolvePaths(base).model);
+    await prepareModelDir(options.model, resolvePaths(base).model, {
+      maxExtractBytes: readMaxExtractBytes({ ...options.parentEnv, ...options.env }),
+    });
     const modelDir = resolvePaths(base).model;
     const prefix = options.image ? undefined : await readOnlyMountPrefix(modelDir, process.getuid?.());
     if (!options.image && !prefix && process.getuid?.() === 0) {

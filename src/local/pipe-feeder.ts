@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { channelFifo, type SageMakerPaths } from '../contract/index.js';
+import { startsWithGzipMagic } from '../io/gzip-magic.js';
 import { encodeRecordIO } from '../io/recordio.js';
+import { InputError, errorMessage } from '../util/errors.js';
 import type { PipeChannel } from './job-tree.js';
 
 const run = promisify(execFile);
@@ -53,17 +55,57 @@ async function writeAll(socket: net.Socket, chunks: readonly Buffer[]): Promise<
   }
 }
 
+/**
+ * SageMaker gunzips every object of a `CompressionType: Gzip` channel and fails the job on one that is
+ * not gzip; so does the feeder, naming the file, before writing any of its bytes.
+ */
+async function checkGzip(file: string, channel: string): Promise<void> {
+  if (!(await startsWithGzipMagic(file))) {
+    throw new InputError(
+      `channel '${channel}' declares compression=Gzip (CompressionType Gzip) but ${file} is not gzip data ` +
+        '(it does not start with 1f 8b): SageMaker fails a job whose Pipe-mode objects do not decompress; ' +
+        'gzip the files or drop compression=Gzip',
+    );
+  }
+}
+
+function gunzipFailure(file: string, channel: string, error: unknown): InputError {
+  return new InputError(
+    `channel '${channel}': cannot decompress ${file} (${errorMessage(error)}); the file is corrupt or truncated`,
+  );
+}
+
 async function feedFile(socket: net.Socket, file: string, pipe: PipeChannel): Promise<void> {
   const gzip = pipe.channel.compression === 'Gzip';
+  if (gzip) await checkGzip(file, pipe.channel.name);
   if (pipe.channel.wrapper === 'RecordIO') {
     // A record's length comes first, so the (decompressed) object is read whole.
     const data = await readFile(file);
-    await writeAll(socket, [encodeRecordIO(gzip ? gunzipSync(data) : data)]);
+    let payload = data;
+    try {
+      if (gzip) payload = gunzipSync(data);
+    } catch (error) {
+      throw gunzipFailure(file, pipe.channel.name, error);
+    }
+    await writeAll(socket, [encodeRecordIO(payload)]);
     return;
   }
   const source = createReadStream(file);
-  if (gzip) await pipeline(source, createGunzip(), socket, { end: false });
-  else await pipeline(source, socket, { end: false });
+  if (!gzip) {
+    await pipeline(source, socket, { end: false });
+    return;
+  }
+  const gunzip = createGunzip();
+  let inflateError: unknown;
+  gunzip.on('error', (error) => {
+    inflateError ??= error;
+  });
+  try {
+    await pipeline(source, gunzip, socket, { end: false });
+  } catch (error) {
+    if (inflateError) throw gunzipFailure(file, pipe.channel.name, inflateError);
+    throw error;
+  }
 }
 
 /** What a feeder did, for the summary. */
@@ -100,7 +142,7 @@ export async function feedPipeChannel(
         for (const file of pipe.files) await feedFile(socket, file, pipe);
         await new Promise<void>((resolve) => socket.end(resolve));
       } catch (error) {
-        if (!isReaderGone(error) && !signal.aborted) throw error;
+        if (error instanceof InputError || (!isReaderGone(error) && !signal.aborted)) throw error;
       } finally {
         bytes += socket.bytesWritten;
         socket.destroy();

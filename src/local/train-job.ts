@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { algorithmNames, builtinAlgorithms } from '../../algorithms/index.js';
 import { ENV } from '../contract/index.js';
-import { InputError } from '../util/errors.js';
+import { InputError, errorMessage } from '../util/errors.js';
 import { tarDirectories } from './archives.js';
 import { missingCommandMessage, isMissingCommand } from './docker.js';
 import { type HostLauncher, hostAddressList } from './host-process.js';
@@ -182,10 +182,22 @@ async function runTrees(
   const metrics = new MetricCollector(options.metricDefinitions);
   const feeding = new AbortController();
   const pipes: Promise<FeedReport & { host: string }>[] = [];
+  let feedFailure: string | undefined;
+  let stopHosts: (() => void) | undefined;
   for (const tree of trees) {
     for (const pipe of tree.pipes) {
       await mkfifo(channelFifo(tree.paths, pipe.channel.name, 0));
-      pipes.push(feedPipeChannel(tree.paths, pipe, feeding.signal).then((r) => ({ ...r, host: tree.host })));
+      pipes.push(
+        feedPipeChannel(tree.paths, pipe, feeding.signal).then(
+          (report) => ({ ...report, host: tree.host }),
+          (error: unknown) => {
+            // As on SageMaker, data that cannot be delivered fails the job: the hosts are stopped.
+            feedFailure ??= `ClientError: ${errorMessage(error)}`;
+            stopHosts?.();
+            return { channel: pipe.channel.name, epochs: 0, bytes: 0, host: tree.host };
+          },
+        ),
+      );
     }
   }
   const env: Record<string, string> = {
@@ -198,6 +210,7 @@ async function runTrees(
     options.onLog?.('smkit', message),
   );
   const children = trees.map((tree) => launcher.start(tree, env));
+  let failedOnce = false;
   const killTimers: NodeJS.Timeout[] = [];
   const stopAll = () => {
     for (const child of children)
@@ -209,6 +222,13 @@ async function runTrees(
       }, grace).unref(),
     );
   };
+  stopHosts = () => {
+    if (!failedOnce && !stopReason) {
+      failedOnce = true;
+      stopAll();
+    }
+  };
+  if (feedFailure) stopHosts();
   const stop = (reason: 'Stopped' | 'MaxRuntimeExceeded') => {
     if (stopReason) return;
     stopReason = reason;
@@ -222,7 +242,6 @@ async function runTrees(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
-  let failedOnce = false;
   const stderrTails = trees.map(() => [] as string[]);
   const exits = children.map(async (child, i) => {
     const tree = trees[i]!;
@@ -256,7 +275,7 @@ async function runTrees(
     hosts.push({ host: tree.host, exitCode: codes[i]!, failure: await readFailure(tree) });
   }
   const firstFailed = hosts.find((host) => host.exitCode !== 0);
-  let failure = firstFailed && !stopReason ? failureReason(firstFailed) : undefined;
+  let failure = feedFailure ?? (firstFailed && !stopReason ? failureReason(firstFailed) : undefined);
   if (
     failure &&
     options.image &&

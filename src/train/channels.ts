@@ -140,7 +140,7 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
       });
       const sources =
         channel.TrainingInputMode === 'Pipe'
-          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal)]
+          ? [await waitForFifo(channelFifo(paths, name, epoch), name, settings.pipeWaitSeconds, signal, log)]
           : await files(name);
       log.info(
         {
@@ -228,8 +228,10 @@ async function waitForFifo(
   channel: string,
   waitSeconds: number,
   signal: AbortSignal | undefined,
+  log: Logger,
 ): Promise<string> {
   const deadline = Date.now() + waitSeconds * 1000;
+  let told = false;
   const stopped = () =>
     new SmkitError(`Pipe-mode channel '${channel}': stopped while waiting for the FIFO ${fifo}`);
   let delay = 20;
@@ -239,6 +241,10 @@ async function waitForFifo(
       await stat(fifo);
       return fifo;
     } catch {
+      if (!told) {
+        told = true;
+        log.info({ channel, fifo, waitSeconds }, `waiting for the Pipe-mode FIFO ${fifo}`);
+      }
       if (Date.now() >= deadline) {
         throw new InputError(
           `Pipe-mode channel '${channel}': the FIFO ${fifo} did not appear within ${waitSeconds} s. ` +
@@ -319,10 +325,68 @@ function createParser(
 ): ChunkParser {
   const inner = (where: string): ChunkParser =>
     format.kind === 'csv'
-      ? new CsvParser(where, builder, format.labelSize)
+      ? new BinarySniffer(where, new CsvParser(where, builder, format.labelSize))
       : new WrappedProtobufParser(where, builder);
   if (!wrapped) return format.kind === 'csv' ? inner(file) : new RecordIOProtobufParser(file, builder);
   return new RecordIOUnwrapper(file, (index) => inner(`${file} (RecordIO-wrapped object ${index})`));
+}
+
+/** How much of a CSV object is looked at to tell text from binary data. */
+const SNIFF_BYTES = 512;
+
+/**
+ * Guards a CSV parser against data that is not text: RecordIO framing or binary bytes (NUL, control
+ * characters) in the first bytes of an object mean the channel's ContentType is wrong, which a
+ * "'\x00\x01' is not a number" message would not tell.
+ */
+class BinarySniffer implements ChunkParser {
+  private head: Buffer[] | undefined = [];
+  private headLength = 0;
+
+  constructor(
+    private readonly where: string,
+    private readonly csv: ChunkParser,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (!this.head) {
+      this.csv.write(chunk);
+      return;
+    }
+    this.head.push(Buffer.from(chunk));
+    this.headLength += chunk.length;
+    if (this.headLength >= SNIFF_BYTES) this.release();
+  }
+
+  finish(): void {
+    if (this.head) this.release();
+    this.csv.finish();
+  }
+
+  private release(): void {
+    const head = Buffer.concat(this.head!);
+    this.head = undefined;
+    this.sniff(head.subarray(0, SNIFF_BYTES));
+    this.csv.write(head);
+  }
+
+  private sniff(head: Buffer): void {
+    if (head.length >= 4 && head.readUInt32LE(0) === RECORDIO_MAGIC) {
+      throw new InputError(
+        `${this.where} starts with the RecordIO magic (0a 23 d7 ce), so it is RecordIO, not CSV: ` +
+          `check the channel's ContentType; for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
+      );
+    }
+    const binary = head.findIndex(
+      (byte) => byte === 0 || (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d),
+    );
+    if (binary >= 0) {
+      throw new InputError(
+        `${this.where} looks binary, not CSV text (byte 0x${head[binary]!.toString(16).padStart(2, '0')} at offset ${binary}): ` +
+          `check the channel's ContentType (text/csv says comma-separated numbers); for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
+      );
+    }
+  }
 }
 
 /** `RecordWrapperType: RecordIO`: each record's payload is one S3 object, parsed by a fresh inner parser. */

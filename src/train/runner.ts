@@ -177,8 +177,13 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
           codeDir: paths.code,
           region: stringParameter(decoded, SCRIPT_MODE_KEYS.region) ?? settings.region,
           endpoint: settings.s3Endpoint,
+          maxExtractBytes: settings.maxExtractBytes,
           log,
         });
+      }
+      if (!stop.signal.aborted) {
+        const { installUserDependencies } = await import('./user-dependencies.js');
+        await installUserDependencies({ codeDir: paths.code, env, log, signal: stop.signal });
       }
       if (stop.signal.aborted)
         return await fail('training stopped by SIGTERM before the script started', EXIT.stopped);
@@ -219,7 +224,13 @@ export async function runTrainingJob(options: RunTrainingJobOptions): Promise<nu
       hyperparameters: config.hyperparameters,
       paths,
       settings,
-      channels: createChannels({ paths, inputDataConfig: config.inputDataConfig, settings, log }),
+      channels: createChannels({
+        paths,
+        inputDataConfig: config.inputDataConfig,
+        settings,
+        log,
+        signal: stop.signal,
+      }),
       cluster,
       metrics: createMetricsWriter(),
       log,

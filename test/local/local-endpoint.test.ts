@@ -166,14 +166,14 @@ describe('startLocalEndpoint', () => {
     const linked = path.join(dir, 'linked.tar.gz');
     await tar.c({ gzip: true, file: linked, cwd: path.join(dir, 'model') }, ['.']);
     await expect(start({ model: linked })).rejects.toThrow(
-      `unsafe member in ${linked}: ./link links outside the archive (to /etc/passwd)`,
+      `refusing to extract ${linked}: member './link' is a symbolic link to the absolute path '/etc/passwd'`,
     );
     const climbing = path.join(dir, 'climb.tar.gz');
     await tar.c({ gzip: true, file: climbing, cwd: path.join(dir, 'model/code'), preservePaths: true }, [
       '../model_algo-1',
     ]);
     await expect(start({ model: climbing })).rejects.toThrow(
-      `unsafe member in ${climbing}: ../model_algo-1 climbs out with '..'`,
+      `refusing to extract ${climbing}: member '../model_algo-1' contains '..'`,
     );
   });
 });

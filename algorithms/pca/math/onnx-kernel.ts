@@ -1,4 +1,5 @@
 import os from 'node:os';
+import '../../../src/io/onnxruntime-env.js';
 import ort from 'onnxruntime-node';
 import { OnnxGraphBuilder, attr } from '../../../src/io/onnx-builder.js';
 import type { PcaKernel } from './kernel.js';

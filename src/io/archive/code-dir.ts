@@ -13,6 +13,8 @@ export interface PrepareCodeDirOptions extends S3Options {
   /** Where user code lives (/opt/ml/code). */
   readonly codeDir: string;
   readonly log: Logger;
+  /** Most bytes the archive may unpack to; default: the free space of the code dir's file system. */
+  readonly maxExtractBytes?: number | undefined;
 }
 
 async function isEmptyDir(dir: string): Promise<boolean> {
@@ -47,7 +49,7 @@ export async function prepareCodeDir(options: PrepareCodeDirOptions): Promise<vo
       // The AWS SDK is loaded only for jobs that need it: it doubles the start time.
       const { downloadS3Object } = await import('../s3-download.js');
       await downloadS3Object(source, archive, options);
-      await extractTarball(archive, codeDir);
+      await extractTarball(archive, codeDir, { maxBytes: options.maxExtractBytes });
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -66,6 +68,6 @@ export async function prepareCodeDir(options: PrepareCodeDirOptions): Promise<vo
     await mkdir(codeDir, { recursive: true });
     await cp(source, codeDir, { recursive: true, verbatimSymlinks: true });
   } else {
-    await extractTarball(source, codeDir);
+    await extractTarball(source, codeDir, { maxBytes: options.maxExtractBytes });
   }
 }

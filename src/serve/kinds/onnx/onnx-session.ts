@@ -2,6 +2,7 @@
  * onnxruntime-node sessions: what a model declares (inputs, outputs) and one run from host tensors to
  * host tensors. Used both on the HTTP thread and inside the worker threads of `onnx-pool.ts`.
  */
+import '../../../io/onnxruntime-env.js';
 import * as ort from 'onnxruntime-node';
 import { SmkitError } from '../../../util/errors.js';
 import {

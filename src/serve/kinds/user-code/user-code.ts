@@ -263,10 +263,17 @@ export function codeDirOf(modelDir: string, submitDirectory: string | undefined)
  * since /opt/ml is read-only when serving.
  */
 export async function prepareServingCodeDir(modelDir: string, context: LoadContext): Promise<string> {
-  const { submitDirectory, region, s3Endpoint } = context.settings;
+  const { submitDirectory, region, s3Endpoint, maxExtractBytes } = context.settings;
   if (!submitDirectory || !isArchive(submitDirectory)) return codeDirOf(modelDir, submitDirectory);
   const codeDir = await mkdtemp(path.join(os.tmpdir(), 'smkit-code-'));
-  await prepareCodeDir({ submitDirectory, codeDir, log: context.log, region, endpoint: s3Endpoint });
+  await prepareCodeDir({
+    submitDirectory,
+    codeDir,
+    log: context.log,
+    region,
+    endpoint: s3Endpoint,
+    maxExtractBytes,
+  });
   return codeDir;
 }
 
