@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { CreateModelCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
-import { checkModelArchive } from '../local/archives.js';
+import { checkLocalModel } from './model-archive.js';
 import { InputError } from '../util/errors.js';
 import { checkImageRegion, parseImageUri, parseRoleArn, parseS3Uri } from './arns.js';
 import { defaultBucket } from './default-bucket.js';
@@ -60,7 +60,7 @@ export async function modelForTransform(
     if (!(await stat(data).catch(() => undefined))?.isFile()) {
       throw new InputError(`--model-data ${data} is not a file; give a model.tar.gz or an s3:// URI`);
     }
-    await checkModelArchive(data);
+    await checkLocalModel(data);
   }
   const name = generateName(image.repository.split('/').pop()!);
   return {
