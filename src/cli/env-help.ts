@@ -16,6 +16,10 @@ const COMMON: readonly EnvEntry[] = [
   { names: [ENV.region, ENV.awsRegion], text: 'AWS region for S3 downloads' },
   { names: ENV.s3Endpoint, text: "an S3 endpoint other than AWS's (moto, MinIO)" },
   { names: ENV.logLevel, text: 'Python-style log level (default 20 = info)' },
+  {
+    names: ENV.maxExtractBytes,
+    text: 'most bytes an archive (sourcedir, model.tar.gz) may unpack to (default: free space)',
+  },
 ];
 
 /** The variables `smkit train` reads. */

@@ -30,10 +30,11 @@ beforeAll(async () => {
   await writeFile(path.join(input, 'rows.csv'), '1,2\n3,4\n');
   const modelDir = path.join(dir, 'model');
   await mkdir(path.join(modelDir, 'inner'), { recursive: true });
-  await writeFile(path.join(modelDir, 'model.json'), '{}');
-  await writeFile(path.join(modelDir, 'inner', 'model.json'), '{}');
+  // Checked as deploy checks it: members at the root and a model the server detects (model_algo-1).
+  await writeFile(path.join(modelDir, 'model_algo-1'), 'kmeans');
+  await writeFile(path.join(modelDir, 'inner', 'model_algo-1'), 'kmeans');
   model = path.join(dir, 'model.tar.gz');
-  await tar.c({ gzip: true, file: model, cwd: modelDir }, ['model.json']);
+  await tar.c({ gzip: true, file: model, cwd: modelDir }, ['model_algo-1']);
   nested = path.join(dir, 'nested.tar.gz');
   await tar.c({ gzip: true, file: nested, cwd: modelDir }, ['inner']);
 });

@@ -69,6 +69,14 @@ export async function loadBuiltinModel(
   return createPredictorHandler(name, predictor, { fieldOrder: algorithm.responseFieldOrder ?? {} });
 }
 
+/**
+ * The pool-thread loader of the default list (a `WorkerLoader` export: `(modelDir, context)`); the
+ * context's kinds are not algorithms, so it must not reach `loadBuiltinModel`'s second parameter.
+ */
+export function loadDefaultBuiltinModel(modelDir: string): Promise<ModelHandler> {
+  return loadBuiltinModel(modelDir);
+}
+
 /** Options of `createBuiltinModelKind`. */
 export interface BuiltinModelKindOptions {
   /**
@@ -92,7 +100,7 @@ export function createBuiltinModelKind(
   const worker =
     options.worker ??
     (algorithms === builtinAlgorithms
-      ? { module: import.meta.url, exportName: 'loadBuiltinModel' }
+      ? { module: import.meta.url, exportName: 'loadDefaultBuiltinModel' }
       : undefined);
   return {
     name: 'builtin',
