@@ -89,3 +89,37 @@ test('loadServingModel from the installed package serves a k-means prediction', 
     internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
   });
 });
+
+/**
+ * The user's training entry: a job tree under SAGEMAKER_BASE_DIR, the built-in k-means named by
+ * `smkit_algorithm`, run through `smkit/train` with the list from `smkit/algorithms`.
+ */
+const TRAIN_PROGRAM = `
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { builtinAlgorithms } from 'smkit/algorithms';
+import { runTrainingJob } from 'smkit/train';
+
+const base = await mkdtemp(path.join(os.tmpdir(), 'smkit-package-job-'));
+await mkdir(path.join(base, 'input/config'), { recursive: true });
+await mkdir(path.join(base, 'input/data/train'), { recursive: true });
+const json = (name, value) => writeFile(path.join(base, 'input/config', name), JSON.stringify(value));
+await json('hyperparameters.json', { smkit_algorithm: 'kmeans', k: '2', feature_dim: '2', mini_batch_size: '4' });
+await json('resourceconfig.json', { current_host: 'algo-1', hosts: ['algo-1'] });
+await json('inputdataconfig.json', { train: { ContentType: 'text/csv', TrainingInputMode: 'File' } });
+await writeFile(path.join(base, 'input/data/train/rows.csv'), '0,0\\n0,1\\n1,0\\n10,10\\n10,11\\n11,10\\n');
+const code = await runTrainingJob({ env: { SAGEMAKER_BASE_DIR: base }, algorithms: builtinAlgorithms });
+console.log(JSON.stringify({ code, model: (await readdir(path.join(base, 'model'))).sort() }));
+`;
+
+test('a training job runs through smkit/train from the installed package', async () => {
+  await writeFile(path.join(dir, 'train.mjs'), TRAIN_PROGRAM);
+  const { stdout } = await run('node', ['train.mjs'], {
+    cwd: dir,
+    env: { ...process.env, SAGEMAKER_CONTAINER_LOG_LEVEL: '30' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = stdout.trim().split('\n').at(-1)!;
+  expect(JSON.parse(line)).toEqual({ code: 0, model: ['model.json', 'model.onnx', 'model_algo-1'] });
+});
