@@ -172,8 +172,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     const started = Date.now();
     const dir = await resolveModelUrl(url, options.modelsRoot);
     const bytes = await estimate(dir);
-    if (entries.get(entry.name) !== entry)
-      throw new HttpError(404, `model ${entry.name} was deleted while loading`);
+    // A delete that arrived meanwhile waits for this load (it answers 200) and then frees the model.
     const evictions = reserve(entry.name, bytes);
     entry.bytes = bytes;
     await Promise.all(evictions);

@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { ModelHandler } from '../../../src/serve/handler.js';
@@ -11,7 +13,7 @@ import { loadServingModel } from '../../../src/serve/server.js';
 import { createMultiModelApp, type MultiModelApp } from '../../../src/serve/multi-model/endpoint.js';
 import { MODEL_OVERHEAD_BYTES } from '../../../src/serve/multi-model/estimate.js';
 import { quietLog, type Reply, request, settingsFrom } from '../helpers.js';
-import { kmeansFiles, linearOnnx, writeModel } from './fixtures.js';
+import { heavyOnnx, kmeansFiles, linearOnnx, writeModel } from './fixtures.js';
 
 const K_JSON = '{"predictions": [{"closest_cluster": 1.0, "distance_to_cluster": 17.124544143676758}]}';
 const ROW = '1.5,16.0,14.0,23.0';
@@ -36,7 +38,28 @@ const slowKind: ModelKind = {
     },
   }),
 };
-const kinds = [slowKind, ...defaultModelKinds];
+/** A model kind whose loads wait until the test releases them (marker `slow-load.txt`). */
+let releaseLoads: () => void = () => undefined;
+let loadGate = Promise.resolve();
+let loadsStarted = 0;
+function holdLoads(): void {
+  loadsStarted = 0;
+  loadGate = new Promise<void>((resolve) => (releaseLoads = resolve));
+}
+const slowLoadKind: ModelKind = {
+  name: 'slow-load',
+  marker: 'slow-load.txt',
+  detect: (dir) => exists(path.join(dir, 'slow-load.txt')),
+  async load(): Promise<ModelHandler> {
+    loadsStarted++;
+    await loadGate;
+    return { kind: 'slow-load', invoke: async () => ({ body: '"loaded"', contentType: 'application/json' }) };
+  },
+};
+const kinds = [slowKind, slowLoadKind, ...defaultModelKinds];
+const until = async (done: () => boolean): Promise<void> => {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+};
 
 let base: string;
 let models: string;
@@ -49,6 +72,8 @@ beforeAll(async () => {
   urls['onnx'] = await writeModel(models, 'onnx', { 'model.onnx': linearOnnx() });
   urls['slow1'] = await writeModel(models, 'slow1', { 'slow.txt': '' });
   urls['slow2'] = await writeModel(models, 'slow2', { 'slow.txt': '' });
+  urls['lazy'] = await writeModel(models, 'lazy', { 'slow-load.txt': '' });
+  urls['heavy'] = await writeModel(models, 'heavy', { 'model.onnx': heavyOnnx() });
   urls['empty'] = await writeModel(models, 'empty', {});
   urls['corrupt'] = await writeModel(models, 'corrupt', { 'model.onnx': 'not a protobuf at all' });
   urls['big'] = await writeModel(models, 'big', { 'model.onnx': Buffer.alloc(1024 * 1024) });
@@ -65,6 +90,7 @@ interface Endpoint extends MultiModelApp {
 let endpoint: Endpoint | undefined;
 afterEach(async () => {
   releaseSlow();
+  releaseLoads();
   await endpoint?.close();
   endpoint = undefined;
 });
@@ -290,5 +316,78 @@ describe('multi-model endpoint: memory budget', () => {
     ]);
     expect((await deleting).status).toBe(200);
     expect((await load(e, 'km0')).status).toBe(200);
+  });
+});
+
+describe('multi-model endpoint: concurrency', () => {
+  test('/ping stays 200 during a load; concurrent loads of one name share it: 200 and 409', async () => {
+    const e = await start();
+    holdLoads();
+    const first = load(e, 'lazy');
+    const second = load(e, 'lazy');
+    await until(() => loadsStarted === 1);
+    expect((await get(e, '/ping')).status).toBe(200);
+    expect((await get(e, '/models/lazy')).status).toBe(200); // listed while loading
+    const invoked = invoke(e, 'lazy', '{}', { 'Content-Type': 'application/json' }); // waits for the load
+    releaseLoads();
+    expect([(await first).status, (await second).status].sort()).toEqual([200, 409]);
+    expect(loadsStarted).toBe(1);
+    expect([(await invoked).status, (await invoked).text]).toEqual([200, '"loaded"']);
+  });
+
+  test('a delete racing a load: the load answers 200, the delete 200 once freed, then 404', async () => {
+    const e = await start();
+    holdLoads();
+    const loading = load(e, 'lazy');
+    await until(() => loadsStarted === 1);
+    const deleting = del(e, 'lazy');
+    const reloading = load(e, 'lazy'); // waits for the delete, then loads again
+    releaseLoads();
+    expect((await loading).status).toBe(200);
+    expect((await deleting).status).toBe(200);
+    expect((await reloading).status).toBe(200);
+    expect((await invoke(e, 'lazy', '{}', { 'Content-Type': 'application/json' })).status).toBe(200);
+    expect((await del(e, 'lazy')).status).toBe(200);
+    expect((await get(e, '/models/lazy')).status).toBe(404);
+    expect(e.registry.reservedBytes()).toBe(0);
+  });
+
+  test('parallel load/invoke/delete on the same names: only documented statuses, and nothing left after', async () => {
+    const e = await start();
+    const names = ['km0', 'km1', 'km2', 'onnx', 'heavy'];
+    const seen = { load: new Set<number>(), invoke: new Set<number>(), delete: new Set<number>() };
+    const round = async (): Promise<void> => {
+      const ops = names.flatMap((name) => [
+        load(e, name).then((r) => seen.load.add(r.status)),
+        invoke(e, name, '1,2,3,4\n').then((r) => seen.invoke.add(r.status)),
+        del(e, name).then((r) => seen.delete.add(r.status)),
+        load(e, name).then((r) => seen.load.add(r.status)),
+        invoke(e, name, '1,2,3,4\n').then((r) => seen.invoke.add(r.status)),
+      ]);
+      await Promise.all(ops);
+      await Promise.all(names.map((name) => del(e, name)));
+    };
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const settle = async (): Promise<number> => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return process.memoryUsage().rss;
+    };
+    for (let i = 0; i < 5; i++) await round(); // warm up: codecs, onnxruntime, sockets
+    const before = await settle();
+    for (let i = 0; i < 40; i++) await round();
+    const after = await settle();
+    expect([...seen.load].sort()).toEqual(expect.arrayContaining([200]));
+    for (const status of seen.load) expect([200, 409]).toContain(status);
+    for (const status of seen.invoke) expect([200, 404]).toContain(status);
+    for (const status of seen.delete) expect([200, 404]).toContain(status);
+    expect((await get(e, '/models')).json()).toEqual({ models: [] });
+    expect(e.registry.reservedBytes()).toBe(0);
+    expect((await get(e, '/ping')).status).toBe(200);
+    // 40 rounds load the 16 MB heavy model at least 40 times: a leaked copy per load would be >= 640 MB.
+    expect(after - before).toBeLessThan(200 * 1024 * 1024);
   });
 });

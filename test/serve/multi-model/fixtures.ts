@@ -1,7 +1,7 @@
 /** Model directories for the multi-model tests, laid out as the platform extracts them. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { OnnxGraphBuilder } from '../../../src/io/onnx-builder.js';
+import { attr, OnnxGraphBuilder } from '../../../src/io/onnx-builder.js';
 import { kmeansModelFile } from '../helpers.js';
 
 /** y = x W + b for 4 features and 2 outputs: a small ONNX scorer, built without python. */
@@ -34,4 +34,17 @@ export async function writeModel(
 export function kmeansFiles(shift = 0): Record<string, Uint8Array> {
   const centroids = new Float32Array([0, 0, 0, 0, 10, 10, 10, 10, 1, 2, 3, 4]).map((v) => v + shift);
   return { 'model_algo-1': kmeansModelFile(centroids) };
+}
+
+/**
+ * An ONNX model holding 16 MB of weights (4M float32) that every run reads, so a session that is never
+ * freed shows in RSS: y = weights[int(x)] (Gather; nothing to constant-fold away).
+ */
+export function heavyOnnx(): Uint8Array {
+  const g = new OnnxGraphBuilder('heavy');
+  const x = g.input('x', 'float32', ['N', 4]);
+  const weights = g.constant('weights', new Float32Array(4 * 1024 * 1024).fill(0.25), [4 * 1024 * 1024]);
+  const index = g.op('Cast', [x], { to: attr.int(7) });
+  g.output(g.op('Gather', [weights, index], { axis: attr.int(0) }), 'float32', ['N', 4], 'y');
+  return g.build();
 }
