@@ -42,9 +42,9 @@ beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   const [file, ...rest] = NODE_CLI;
-  // Room for two k-means models (64 KiB + their bytes each), so a third unloads the least recently used.
+  // Room for two k-means models (160 KiB + their bytes each), so a third unloads the least recently used.
   const args = ['local', 'serve', '--multi-model', path.join(dir, 'models'), '--port', String(port)];
-  server = spawn(file!, [...rest, ...args, '--env', 'SMKIT_MULTI_MODEL_MEMORY_MB=0.15'], {
+  server = spawn(file!, [...rest, ...args, '--env', 'SMKIT_MULTI_MODEL_MEMORY_MB=0.35'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
