@@ -15,6 +15,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_BASE_DIR, resolvePaths } from '../../contract/index.js';
 import { errorMessage, HttpError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../handler.js';
@@ -80,12 +81,18 @@ const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 
 /**
  * Resolves a load request's url to a real directory under `modelsRoot`, following symbolic links, so
- * `../` or a link cannot reach outside it. 400 with the reason otherwise.
+ * `../` or a link cannot reach outside it; `/opt/ml/models/...` is read under `modelsRoot` (the
+ * SAGEMAKER_BASE_DIR-relative root). 400 with the reason otherwise.
  */
 export async function resolveModelUrl(url: string, modelsRoot: string): Promise<string> {
   const root = path.resolve(modelsRoot);
-  const wanted = path.resolve(root, url);
   const inside = (dir: string, top: string): boolean => dir === top || dir.startsWith(top + path.sep);
+  let wanted = path.resolve(root, url);
+  // The platform says /opt/ml/models/...: under SAGEMAKER_BASE_DIR that is <base>/models/...
+  const platformRoot = resolvePaths(DEFAULT_BASE_DIR).models;
+  if (root !== platformRoot && inside(wanted, platformRoot)) {
+    wanted = path.join(root, path.relative(platformRoot, wanted));
+  }
   if (!inside(wanted, root)) throw new HttpError(400, `url ${url} is outside ${root}`);
   let real: string;
   try {

@@ -180,6 +180,22 @@ describe('multi-model endpoint: the container API', () => {
     expect((await load(e, 'km0')).status).toBe(200);
   });
 
+  test('the platform url /opt/ml/models/NAME/model is read under SAGEMAKER_BASE_DIR', async () => {
+    const e = await start();
+    const reply = await load(e, 'km3', '/opt/ml/models/km3/model');
+    expect(reply.status).toBe(200);
+    expect((await get(e, '/models/km3')).json()).toEqual({
+      modelName: 'km3',
+      modelUrl: '/opt/ml/models/km3/model',
+    });
+    expect((await invoke(e, 'km3')).text).toBe(K_JSON);
+    const escape = await load(e, 'etc', '/opt/ml/models/../../../etc');
+    expect([escape.status, (escape.json() as { message: string }).message]).toEqual([
+      400,
+      expect.stringMatching(/is outside/),
+    ]);
+  });
+
   test('invoke speaks every codec of the single-model server: k-means and ONNX', async () => {
     const e = await start();
     expect((await load(e, 'km1')).status).toBe(200);
