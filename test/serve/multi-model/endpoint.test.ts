@@ -189,8 +189,8 @@ describe('multi-model endpoint: the container API', () => {
       modelUrl: '/opt/ml/models/km3/model',
     });
     expect((await invoke(e, 'km3')).text).toBe(K_JSON);
-    const escape = await load(e, 'etc', '/opt/ml/models/../../../etc');
-    expect([escape.status, (escape.json() as { message: string }).message]).toEqual([
+    const outside = await load(e, 'etc', '/opt/ml/models/../../../etc');
+    expect([outside.status, (outside.json() as { message: string }).message]).toEqual([
       400,
       expect.stringMatching(/is outside/),
     ]);
