@@ -63,6 +63,7 @@ ARG SMKIT_ALGORITHM=""
 ARG SMKIT_USER=root
 COPY --from=build /opt/smkit /opt/smkit
 LABEL com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true \
+      com.amazonaws.sagemaker.capabilities.multi-models=true \
       org.opencontainers.image.title="smkit" \
       org.opencontainers.image.description="SageMaker bring-your-own-container toolkit for Node.js" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -43,7 +43,11 @@ export const SERVE_ENV: readonly EnvEntry[] = [
   },
   { names: ENV.defaultAccept, text: 'response type when Accept is */* or absent (default application/json)' },
   { names: ENV.maxPayloadInMb, text: `request body limit in MB (default ${DEFAULT_MAX_PAYLOAD_IN_MB})` },
-  { names: ENV.multiModel, text: 'true: multi-model endpoint (refused: not supported yet)' },
+  { names: ENV.multiModel, text: 'true: multi-model endpoint (POST /models, /models/NAME/invoke)' },
+  {
+    names: ENV.multiModelMemoryMb,
+    text: 'multi-model: MiB the loaded models may hold (default 70% of the container limit)',
+  },
   { names: ENV.batch, text: 'true: batch transform (set by SageMaker)' },
   { names: ENV.batchStrategy, text: 'MULTI_RECORD or SINGLE_RECORD, proposed at /execution-parameters' },
   { names: ENV.maxConcurrentTransforms, text: 'MaxConcurrentTransforms proposed at /execution-parameters' },

@@ -160,7 +160,11 @@ function registerServe(local: Command, context: CliContext): void {
   local
     .command('serve')
     .description("serve a model as a SageMaker endpoint would, enforcing SageMaker's limits")
-    .requiredOption('--model <file|dir>', 'model.tar.gz or a model directory')
+    .option('--model <file|dir>', 'model.tar.gz or a model directory')
+    .option(
+      '--multi-model <dir>',
+      'a multi-model endpoint over this folder of model archives (invoke with --target-model)',
+    )
     .option('--port <port>', 'port clients use', numberOption(0, true), 8080)
     .option('--image <image>', 'run `docker run --network host IMAGE serve` instead of smkit serve')
     .option('--env <KEY=VALUE>', 'environment for the model server (repeatable)', collect)
@@ -173,9 +177,14 @@ function registerServe(local: Command, context: CliContext): void {
     .action((options) =>
       reportErrors(context, 'local serve', async () => {
         const [{ checkDocker }, { startLocalEndpoint }] = await Promise.all([load.docker(), load.endpoint()]);
+        if (Boolean(options.model) === Boolean(options.multiModel)) {
+          throw new SmkitError(
+            'smkit local serve needs exactly one of --model FILE|DIR and --multi-model DIR',
+          );
+        }
         if (options.image) await checkDocker();
         const endpoint = await startLocalEndpoint({
-          model: options.model,
+          ...(options.model ? { model: options.model } : { multiModel: options.multiModel }),
           port: options.port,
           image: options.image,
           smkitCommand: context.smkitCommand,
@@ -215,6 +224,7 @@ function registerInvoke(local: Command, context: CliContext): void {
     .option('--accept <type>', 'Accept')
     .requiredOption('--body <file|->', 'request body file, or - for stdin')
     .option('--custom-attributes <text>', 'X-Amzn-SageMaker-Custom-Attributes')
+    .option('--target-model <archive>', 'multi-model endpoints: the model archive (TargetModel), as a.tar.gz')
     .action((options) =>
       reportErrors(context, 'local invoke', async () => {
         const { invokeEndpoint } = await load.invoke();
@@ -224,6 +234,7 @@ function registerInvoke(local: Command, context: CliContext): void {
           accept: options.accept,
           body: options.body === '-' ? await readStdin() : await readBodyFile(options.body),
           customAttributes: options.customAttributes,
+          targetModel: options.targetModel,
         });
         if (answer.status >= 200 && answer.status < 300) {
           context.stdout.write(answer.body);

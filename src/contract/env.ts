@@ -27,6 +27,8 @@ export const ENV = Object.freeze({
   defaultAccept: 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT',
   maxPayloadInMb: 'SAGEMAKER_MAX_PAYLOAD_IN_MB',
   multiModel: 'SAGEMAKER_MULTI_MODEL',
+  /** Multi-model endpoints: the memory budget for loaded models, in MiB (default: from the container limit). */
+  multiModelMemoryMb: 'SMKIT_MULTI_MODEL_MEMORY_MB',
   batch: 'SAGEMAKER_BATCH',
   batchStrategy: 'SAGEMAKER_BATCH_STRATEGY',
   maxConcurrentTransforms: 'SAGEMAKER_MAX_CONCURRENT_TRANSFORMS',
@@ -132,6 +134,11 @@ export interface ServingSettings extends CommonSettings {
   readonly defaultAccept: string;
   readonly maxPayloadBytes: number;
   readonly multiModel: boolean;
+  /**
+   * Multi-model endpoints: bytes the loaded models may hold (`SMKIT_MULTI_MODEL_MEMORY_MB`); `undefined`
+   * means the default, a share of the container's memory limit (`src/serve/multi-model/memory-limit.ts`).
+   */
+  readonly multiModelMemoryBytes: number | undefined;
   readonly batch: boolean;
   /** SAGEMAKER_BATCH_STRATEGY in the API's spelling (the variable may say MULTI_RECORD or MultiRecord). */
   readonly batchStrategy: BatchStrategy | undefined;
@@ -194,6 +201,7 @@ export function readServingSettings(env: Env): ServingSettings {
   const payload = first(env, ENV.maxPayloadInMb);
   const strategy = first(env, ENV.batchStrategy);
   const transforms = first(env, ENV.maxConcurrentTransforms);
+  const modelMemory = first(env, ENV.multiModelMemoryMb);
   return deepFreeze({
     ...base,
     port: port === undefined ? 8080 : z.coerce.number().int().min(1).max(65535).parse(port),
@@ -209,6 +217,10 @@ export function readServingSettings(env: Env): ServingSettings {
         1024,
     ),
     multiModel: first(env, ENV.multiModel)?.toLowerCase() === 'true',
+    multiModelMemoryBytes:
+      modelMemory === undefined
+        ? undefined
+        : Math.round(positiveNumber(ENV.multiModelMemoryMb).parse(modelMemory) * 1024 * 1024),
     batch: first(env, ENV.batch)?.toLowerCase() === 'true',
     batchStrategy: strategy === undefined ? undefined : readBatchStrategy(strategy),
     maxConcurrentTransforms:

@@ -13,6 +13,8 @@ export interface InvokeOptions {
   readonly accept?: string;
   readonly body: Buffer;
   readonly customAttributes?: string;
+  /** Multi-model endpoints: `TargetModel`, sent as X-Amzn-SageMaker-Target-Model. */
+  readonly targetModel?: string;
 }
 
 /** POSTs one body to `/invocations` with the headers InvokeEndpoint sends. */
@@ -27,6 +29,7 @@ export async function invokeEndpoint(options: InvokeOptions): Promise<HttpAnswer
         ...(options.customAttributes
           ? { 'x-amzn-sagemaker-custom-attributes': options.customAttributes }
           : {}),
+        ...(options.targetModel ? { 'x-amzn-sagemaker-target-model': options.targetModel } : {}),
       },
       // The endpoint's own 60 s limit answers first; this only catches an endpoint that never does.
       timeoutMs: SAGEMAKER_LIMITS.invocationTimeoutMs + 10_000,

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
@@ -19,8 +19,14 @@ import { createLimitProxy, type LimitViolation } from './limit-proxy.js';
 
 /** Options of `smkit local serve`. */
 export interface LocalEndpointOptions {
-  /** model.tar.gz or a model directory. */
-  readonly model: string;
+  /** model.tar.gz or a model directory (or `multiModel`). */
+  readonly model?: string;
+  /**
+   * A multi-model endpoint over this folder of model archives: the server runs with
+   * SAGEMAKER_MULTI_MODEL=true behind a router that loads `TargetModel` on first use
+   * (`multi-model-router.ts`).
+   */
+  readonly multiModel?: string;
   /** The port clients use (the limit proxy listens there). */
   readonly port: number;
   /** Run the image with `docker run --network host IMAGE serve` instead of `smkit serve`. */
@@ -76,9 +82,16 @@ function startServer(
   innerPort: number,
   prefix: readonly string[] = [],
 ): ChildProcess {
-  const env = { ...options.env, [ENV.bindToPort]: String(innerPort) };
+  const env = {
+    ...options.env,
+    [ENV.bindToPort]: String(innerPort),
+    ...(options.multiModel ? { [ENV.multiModel]: 'true' } : {}),
+  };
   if (options.image) {
-    const args = ['run', '--rm', '--network', 'host', '-v', `${resolvePaths(base).model}:/opt/ml/model:ro`];
+    const mount = options.multiModel
+      ? `${resolvePaths(base).models}:/opt/ml/models:ro`
+      : `${resolvePaths(base).model}:/opt/ml/model:ro`;
+    const args = ['run', '--rm', '--network', 'host', '-v', mount];
     for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
     args.push(options.image, 'serve');
     return spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,6 +101,30 @@ function startServer(
     env: { ...options.parentEnv, ...env, [ENV.baseDir]: base },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+async function startRouter(
+  modelsDir: string,
+  extractRoot: string,
+  innerPort: number,
+  routerPort: number,
+  options: LocalEndpointOptions,
+): Promise<http.Server> {
+  const info = await stat(modelsDir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new InputError(`--multi-model ${modelsDir} is not a directory of model archives`);
+  }
+  await mkdir(extractRoot, { recursive: true });
+  const { createMultiModelRouter } = await import('./multi-model-router.js');
+  const router = createMultiModelRouter({
+    modelsDir,
+    extractRoot,
+    upstream: { host: LOOPBACK, port: innerPort },
+    maxExtractBytes: readMaxExtractBytes({ ...options.parentEnv, ...options.env }),
+    ...(options.onLog ? { onLog: options.onLog } : {}),
+  });
+  await listen(router, routerPort);
+  return router;
 }
 
 /**
@@ -100,11 +137,15 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-endpoint-'));
   let inService = false;
   const innerPort = await freePort(LOOPBACK);
+  const routerPort = options.multiModel ? await freePort(LOOPBACK) : innerPort;
   const proxy = createLimitProxy(
-    { host: LOOPBACK, port: innerPort, inService: () => inService, onViolation: options.onViolation },
+    { host: LOOPBACK, port: routerPort, inService: () => inService, onViolation: options.onViolation },
     limits,
   );
+  let router: http.Server | undefined;
   const cleanup = async () => {
+    router?.closeAllConnections();
+    router?.close();
     proxy.closeAllConnections();
     if (proxy.listening) proxy.close();
     await removeTree(work).catch(() => undefined);
@@ -114,10 +155,23 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     await listen(proxy, options.port);
     const base = path.join(work, 'ml');
     await mkdir(base);
-    await prepareModelDir(options.model, resolvePaths(base).model, {
-      maxExtractBytes: readMaxExtractBytes({ ...options.parentEnv, ...options.env }),
-    });
     const modelDir = resolvePaths(base).model;
+    if (options.multiModel) {
+      router = await startRouter(
+        options.multiModel,
+        resolvePaths(base).models,
+        innerPort,
+        routerPort,
+        options,
+      );
+    } else if (options.model) {
+      await prepareModelDir(options.model, modelDir, {
+        maxExtractBytes: readMaxExtractBytes({ ...options.parentEnv, ...options.env }),
+      });
+    } else {
+      throw new InputError('smkit local serve needs --model or --multi-model');
+    }
+    await mkdir(modelDir, { recursive: true });
     const prefix = options.image ? undefined : await readOnlyMountPrefix(modelDir, process.getuid?.());
     if (!options.image && !prefix && process.getuid?.() === 0) {
       options.onLog?.(

@@ -46,6 +46,11 @@ export interface AppOptions {
   readonly log: Logger;
   /** Log every /ping (off by default: SageMaker pings every few seconds and floods the logs). */
   readonly logPings?: boolean;
+  /**
+   * More routes, tried after /ping and /invocations and before express (the multi-model `/models`
+   * routes): answers the request and returns true, or returns false to pass it on.
+   */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 /** An invocation in flight, expired by the sweep timer after SAGEMAKER_MODEL_SERVER_TIMEOUT. */
@@ -67,6 +72,11 @@ export interface SmkitApp {
   readonly loaded: Promise<void>;
   /** Number of /invocations in flight. */
   inFlight(): number;
+  /**
+   * Answers `req` as /invocations does (body limit, codecs, timeout, error bodies), with `slot`'s
+   * model instead of the app's: how a multi-model endpoint invokes one of its models.
+   */
+  invoke(req: IncomingMessage, res: ServerResponse, slot: ModelSlot): Promise<void>;
   /**
    * Sends one request to the app without a port (tests, or calling a model in-process), answered as
    * a web `Response`. `input` is a path, a URL or a `Request`; `init` as for `fetch`.
@@ -132,7 +142,8 @@ function tooLarge(limit: number): PayloadTooLarge {
   );
 }
 
-function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
+/** Answers with a JSON body (unless an answer was already sent); `close` asks the client to reconnect. */
+export function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
   if (res.headersSent || res.writableEnded) return;
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json',
@@ -215,11 +226,15 @@ export function createApp(options: AppOptions): SmkitApp {
     sendJson(res, status, body, status === 413);
   }
 
-  async function invocations(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function invocations(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: ModelSlot = slot,
+  ): Promise<void> {
     const started = Date.now();
     const requestId = nextRequestId();
-    if (closed || slot.state() !== 'ready') {
-      const failure = slot.failure();
+    if (closed || model.state() !== 'ready') {
+      const failure = model.failure();
       sendJson(
         res,
         503,
@@ -277,7 +292,7 @@ export function createApp(options: AppOptions): SmkitApp {
       bodyRead = true;
       if (body.length >= TURN_MIN_BYTES) await turn();
       const accept = req.headers.accept;
-      const answer: InvocationResponse = await slot.invoke({
+      const answer: InvocationResponse = await model.invoke({
         body,
         contentType: contentTypeOf(req),
         accept: acceptsAnything(accept) ? settings.defaultAccept : accept,
@@ -343,7 +358,7 @@ export function createApp(options: AppOptions): SmkitApp {
     } else if (path === '/ping') {
       if (req.method === 'GET' || req.method === 'HEAD') ping(req, res);
       else sendJson(res, 405, errorBody(405, `use GET /ping (got ${req.method})`));
-    } else {
+    } else if (!options.routes?.(req, res, path)) {
       // 404 and errors are answered here, after express, so routes users add to `express` at any time
       // come before them.
       expressRoutes()(req as Request, res as Response, (error?: unknown) => {
@@ -370,6 +385,7 @@ export function createApp(options: AppOptions): SmkitApp {
     state: () => slot.state(),
     loaded,
     inFlight: () => inFlight,
+    invoke: invocations,
     async request(input, init) {
       // Loaded on first use: serving processes that never call it do not pay for it.
       const { requestInMemory } = await import('./in-memory.js');

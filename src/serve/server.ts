@@ -4,7 +4,6 @@ import {
   type ServingSettings,
   toWireBatchStrategy,
 } from '../contract/index.js';
-import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { ModelHandler } from './handler.js';
 import { loadModel, type ModelKind } from './kinds/kind.js';
@@ -50,9 +49,24 @@ export async function loadServingModel(
  */
 export async function serve(settings: ServingSettings, log: Logger): Promise<void> {
   if (settings.multiModel) {
-    throw new InputError(
-      'SAGEMAKER_MULTI_MODEL=true: multi-model endpoints are not supported by smkit serve',
-    );
+    // One process: the platform loads a model into the container once, so every request must reach
+    // the process that holds it.
+    if (settings.workers > 1)
+      log.info({ workers: settings.workers }, 'multi-model endpoint: serving in one process');
+    await runServer({
+      port: settings.port,
+      workers: 1,
+      log,
+      createApp: async () => {
+        const [{ createMultiModelApp }, { defaultModelKinds: kinds }] = await Promise.all([
+          import('./multi-model/endpoint.js'),
+          import('./kinds/index.js'),
+        ]);
+        const load = (dir: string) => loadServingModel(dir, { settings, log, kinds, pool: false });
+        return (await createMultiModelApp({ settings, log, load })).app;
+      },
+    });
+    return;
   }
   const modelDir = resolvePaths(settings.baseDir).model;
   if (settings.batch)
