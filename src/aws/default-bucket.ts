@@ -5,7 +5,12 @@ const known = new WeakMap<AwsSession, Promise<string>>();
 
 async function findOrCreate(session: AwsSession): Promise<string> {
   const [region, account] = await Promise.all([session.region(), session.accountId()]);
-  const bucket = `sagemaker-${region}-${account}`;
+  return ensureBucket(session, `sagemaker-${region}-${account}`);
+}
+
+/** Creates `bucket` in the session's region when it does not exist (noted as created); returns it. */
+export async function ensureBucket(session: AwsSession, bucket: string): Promise<string> {
+  const region = await session.region();
   if (await session.lookup('s3', new HeadBucketCommand({ Bucket: bucket }))) return bucket;
   await session.call(
     's3',

@@ -10,8 +10,7 @@ import {
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetImageCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 import {
   type CreateEndpointConfigCommandInput,
   type CreateModelCommandInput,
@@ -25,6 +24,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InputError, SmkitError } from '../util/errors.js';
 import { checkImageRegion, parseImageUri, parseRoleArn, parseS3Uri } from './arns.js';
+import { ensureBucket } from './default-bucket.js';
+import { checkImageInEcr } from './image-check.js';
 import { checkLocalModel } from './model-archive.js';
 import { checkName, generateName } from './names.js';
 import type { AwsSession, UploadProgress } from './session.js';
@@ -219,37 +220,16 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
   const endpointConfigName = generateName(`${endpointName}-config`, stamp);
 
   if (image) {
-    const found = await session.lookup(
-      'ecr',
-      new DescribeImagesCommand({
-        registryId: image.account,
-        repositoryName: image.repository,
-        imageIds: [image.digest ? { imageDigest: image.digest } : { imageTag: image.tag! }],
-      }),
-    );
-    if (!session.dryRun && !found?.imageDetails?.length) {
-      throw new InputError(
-        `${image.uri} is not in ECR (a tag that exists only locally?); push it with \`smkit push --repository ${image.repository} --tag ${image.tag ?? 'TAG'}\``,
-      );
-    }
+    await checkImageInEcr(session, image);
     await checkManifest(session, image, options);
   }
 
   let modelDataUrl = options.modelData;
   if (localArchive) {
-    const bucket = options.bucket ?? `sagemaker-${region}-${await session.accountId()}`;
-    const exists = await session.lookup('s3', new HeadBucketCommand({ Bucket: bucket }));
-    if (!exists) {
-      await session.call(
-        's3',
-        new CreateBucketCommand({
-          Bucket: bucket,
-          ...(region === 'us-east-1'
-            ? {}
-            : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
-        }),
-      );
-    }
+    const bucket = await ensureBucket(
+      session,
+      options.bucket ?? `sagemaker-${region}-${await session.accountId()}`,
+    );
     const key = `smkit/${endpointName}/${path.basename(localArchive)}`;
     status(`uploading ${localArchive} to s3://${bucket}/${key}`);
     await session.upload(localArchive, bucket, key, options.onUploadProgress);
