@@ -416,9 +416,10 @@ describe('smkit transform-job against moto_server', () => {
   test('--image --model-data FILE --input DIR: model created, input uploaded, the job as asked, waited for', async () => {
     const modelDir = path.join(dir, 'serve-model');
     await mkdir(modelDir, { recursive: true });
-    await writeFile(path.join(modelDir, 'model.json'), '{}');
+    // Checked as deploy checks it: a model the server detects at the root (model_algo-1).
+    await writeFile(path.join(modelDir, 'model_algo-1'), 'kmeans');
     const archive = path.join(dir, 'serve-model.tar.gz');
-    await tar.c({ gzip: true, file: archive, cwd: modelDir }, ['model.json']);
+    await tar.c({ gzip: true, file: archive, cwd: modelDir }, ['model_algo-1']);
     const run = await smkit([
       'transform-job',
       '--image',
