@@ -63,8 +63,7 @@ function registerTrainJob(program: Command, context: CliContext): void {
     .description(
       'run a training job on SageMaker with the flags of `smkit local train`: hyperparameters checked by the algorithm first, local channels and code uploaded, logs streamed with --wait',
     )
-    .requiredOption('--image <uri>', 'ECR image URI (TrainingImage)')
-    .option('--algorithm <name>', 'built-in algorithm (kmeans, pca)');
+    .requiredOption('--image <uri>', 'ECR image URI (TrainingImage)');
   addTrainingJobFlags(command)
     .requiredOption('--role <arn>', 'execution role ARN SageMaker assumes')
     .requiredOption('--instance-type <type>', 'e.g. ml.m5.large')

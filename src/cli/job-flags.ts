@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { algorithmNames, builtinAlgorithms } from '../../algorithms/index.js';
 import {
   type ChannelSpec,
   ChannelSpecSchema,
@@ -236,6 +237,9 @@ export interface TrainingJobFlags {
  */
 export function addTrainingJobFlags(command: Command): Command {
   return command
+    .addOption(
+      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
+    )
     .option('--entry-point <file>', 'script mode: the training script')
     .option(
       '--source-dir <dir>',

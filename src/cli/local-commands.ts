@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, Option } from 'commander';
-import { algorithmNames, builtinAlgorithms, findAlgorithm } from '../../algorithms/index.js';
+import type { Command } from 'commander';
+import { builtinAlgorithms, findAlgorithm } from '../../algorithms/index.js';
 import type { Env } from '../contract/index.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import {
@@ -63,9 +63,6 @@ function registerTrain(local: Command, context: CliContext): void {
     .command('train')
     .description(
       'run a training job locally as SageMaker runs it: /opt/ml per host, Pipe FIFOs, limits, artifacts',
-    )
-    .addOption(
-      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
     );
   addTrainingJobFlags(train)
     .option('--hosts <n>', 'number of hosts (algo-1..algo-N)', numberOption(1, true), 1)
