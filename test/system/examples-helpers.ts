@@ -1,0 +1,72 @@
+/**
+ * What the examples' system tests share: an example's run.ts run as a user runs it (`npx tsx
+ * examples/.../run.ts`, from the repo root), an image built from an example's Dockerfile, and an ECR
+ * image moto knows (moto has no registry: PutImage registers the manifest `smkit push` would leave).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { mustRun, run } from '../../scripts/docker-image.js';
+import { AWS_TEST_ENV, type CliRun, clientConfig, MOTO_ACCOUNT } from './aws-helpers.js';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+
+/** Runs `node --import tsx examples/<example>/run.ts ARGS` from the repo root with the AWS test credentials. */
+export async function runExample(example: string, args: readonly string[]): Promise<CliRun> {
+  const result = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join('examples', example, 'run.ts'), ...args],
+    { cwd: root, env: AWS_TEST_ENV },
+  );
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `docker build --network host` with BuildKit (the engine's own client: the build context is small). */
+export async function buildImage(
+  context: string,
+  tag: string,
+  buildArgs: Record<string, string>,
+  dockerfile?: string,
+): Promise<void> {
+  const client = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+  const args = ['build', '--network', 'host', '-t', tag];
+  for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  if (dockerfile) args.push('-f', dockerfile);
+  await mustRun(client, [...args, context], { env: { DOCKER_BUILDKIT: '1' } });
+}
+
+/** The ECR URI of `repository:tag`, registered in moto's ECR. */
+export async function registerImage(endpoint: string, repository: string, tag: string): Promise<string> {
+  const ecr = new ECRClient(clientConfig(endpoint));
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
+    layers: [],
+  };
+  await ecr.send(
+    new PutImageCommand({ repositoryName: repository, imageTag: tag, imageManifest: JSON.stringify(manifest) }),
+  );
+  ecr.destroy();
+  return `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${repository}:${tag}`;
+}
+
+/** The role every AWS example passes. */
+export const ROLE = `arn:aws:iam::${MOTO_ACCOUNT}:role/service-role/SageMakerRole`;
+
+/** The commands an example echoed (`$ smkit local train ...` -> `smkit local train`), in order. */
+export function echoedCommands(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('$ smkit '))
+    .map((line) => {
+      const words = line.slice(2).split(' ');
+      const flag = words.findIndex((word) => word.startsWith('-'));
+      return words.slice(0, flag < 0 ? words.length : flag).join(' ');
+    });
+}
