@@ -1,7 +1,7 @@
 /**
  * Way 1, a built-in algorithm: SageMaker's iris k-means tutorial with smkit's drop-in k-means.
  *
- *   npx tsx examples/1-builtin-kmeans-iris/run.ts --local
+ *   npx tsx examples/1-builtin-kmeans-iris/run.ts --local [--local-image smkit]
  *   npx tsx examples/1-builtin-kmeans-iris/run.ts --aws --image URI --role ARN [--endpoint-url URL]
  *
  * --local trains with `smkit local train` (no Docker, no AWS), serves the model with
@@ -19,6 +19,7 @@ import { localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
 const { values: flags } = parseArgs({
   options: {
     local: { type: 'boolean' },
+    'local-image': { type: 'string' },
     aws: { type: 'boolean' },
     image: { type: 'string' },
     role: { type: 'string' },
@@ -34,6 +35,8 @@ if (flags.aws && !(flags.image && flags.role)) throw new Error('--aws needs --im
 const data = path.join(import.meta.dirname, '../data/iris');
 const work = path.resolve(flags.work);
 const HYPERPARAMETERS = ['--algorithm', 'kmeans', '--hyperparameters', 'k=3,feature_dim=4'];
+// --local-image IMAGE: the local leg in the container image instead of processes.
+const localImage = flags['local-image'] ? ['--image', flags['local-image']] : [];
 
 // The tutorial's split: 112 training rows, 38 test rows; the algorithm sees features only.
 const train = await readLabelledCsv(path.join(data, 'iris_train.csv'));
@@ -51,7 +54,7 @@ interface Prediction {
 
 /** Predicts the test rows on a local endpoint serving `model` (model.tar.gz). */
 async function predictLocally(model: string): Promise<Prediction[]> {
-  const endpoint = await localServe(['--model', model]);
+  const endpoint = await localServe(['--model', model, ...localImage]);
   try {
     const answer = await smkit([
       'local',
@@ -104,6 +107,7 @@ if (flags.local) {
       '--output',
       path.join(work, 'local'),
       '--json',
+      ...localImage,
     ]),
   ) as { status: string; model: { file: string } };
   console.log(`training ${result.status}: ${path.relative(process.cwd(), result.model.file)}`);

@@ -36,7 +36,11 @@ const model = tf.sequential({
     }),
   ],
 });
-model.compile({ optimizer: tf.train.adam(0.05), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+model.compile({
+  optimizer: tf.train.adam(0.05),
+  loss: 'sparseCategoricalCrossentropy',
+  metrics: ['accuracy'],
+});
 const history = await model.fit(tf.tensor2d(features), tf.tensor1d(labels, 'float32'), {
   epochs: 400,
   batchSize: 112,

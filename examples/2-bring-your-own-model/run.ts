@@ -3,7 +3,7 @@
  * make-models.ts wrote (committed under onnx/ and tfjs/), each packaged as model.tar.gz, served with
  * `smkit local serve` and invoked with CSV and JSON.
  *
- *   npx tsx examples/2-bring-your-own-model/run.ts --local
+ *   npx tsx examples/2-bring-your-own-model/run.ts --local [--local-image smkit]
  *   npx tsx examples/2-bring-your-own-model/run.ts --aws --image URI --role ARN [--endpoint-url URL]
  *
  * --aws deploys each archive with `smkit deploy`, sends the CSV rows with `smkit invoke` and tears the
@@ -19,6 +19,7 @@ import { SPECIES } from './species.js';
 const { values: flags } = parseArgs({
   options: {
     local: { type: 'boolean' },
+    'local-image': { type: 'string' },
     aws: { type: 'boolean' },
     image: { type: 'string' },
     role: { type: 'string' },
@@ -36,11 +37,14 @@ await mkdir(work, { recursive: true });
 const MODELS = { onnx: ['model.onnx'], tfjs: ['model.json', 'weights.bin'] } as const;
 
 // model.tar.gz with the files at its root, as SageMaker unpacks it into /opt/ml/model:
-// the same as `tar -czf out/onnx.tar.gz -C onnx model.onnx`.
+// the same as `tar -czf out/onnx/model.tar.gz -C onnx model.onnx`.
 const archives: Record<string, string> = {};
 for (const [name, files] of Object.entries(MODELS)) {
-  archives[name] = path.join(work, `${name}.tar.gz`);
-  await createTar({ gzip: true, file: archives[name], cwd: path.join(here, name), portable: true }, [...files]);
+  archives[name] = path.join(work, name, 'model.tar.gz');
+  await mkdir(path.dirname(archives[name]), { recursive: true });
+  await createTar({ gzip: true, file: archives[name], cwd: path.join(here, name), portable: true }, [
+    ...files,
+  ]);
 }
 
 const test = await readLabelledCsv(path.join(here, '../data/iris/iris_test.csv'));
@@ -59,8 +63,10 @@ const speciesOf = (p: Prediction) => SPECIES[p.probabilities.indexOf(Math.max(..
 
 if (flags.local) {
   for (const [name, archive] of Object.entries(archives)) {
-    console.log(`== ${name}: ${path.basename(archive)}`);
-    const endpoint = await localServe(['--model', archive]);
+    console.log(`== ${name}: ${path.relative(process.cwd(), archive)}`);
+    // --local-image IMAGE: serve in the container image instead of a process.
+    const image = flags['local-image'] ? ['--image', flags['local-image']] : [];
+    const endpoint = await localServe(['--model', archive, ...image]);
     try {
       const invoke = (body: string, contentType: string, accept: string) =>
         smkit([
@@ -124,7 +130,9 @@ if (flags.aws) {
         csvBody,
         ...aws,
       ]);
-      console.log(`${answer.split('\n').slice(0, 2).join('\n')}\n...`);
+      if (flags['endpoint-url'])
+        console.log(`the emulator answered InvokeEndpoint with: ${answer.trim().slice(0, 80)}`);
+      else console.log(`${answer.split('\n').slice(0, 2).join('\n')}\n...`);
     } finally {
       await smkit(['teardown', deployed.endpointName, '--yes', ...aws]);
     }

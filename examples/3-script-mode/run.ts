@@ -78,7 +78,10 @@ try {
     predictions: { species: string; distance: number }[];
   };
   console.log(`${JSON.stringify(json.predictions.slice(0, 2))} ...`);
-  const fromCsv = csv.trim().split('\n').map((line) => line.split(',')[0]);
+  const fromCsv = csv
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',')[0]);
   const same = fromCsv.every((species, i) => species === json.predictions[i]?.species);
   const right = json.predictions.filter((p, i) => p.species === test.labels[i]).length;
   console.log(`\nCSV and JSON answers ${same ? 'agree' : 'DIFFER'}`);

@@ -50,7 +50,11 @@ export async function registerImage(endpoint: string, repository: string, tag: s
     layers: [],
   };
   await ecr.send(
-    new PutImageCommand({ repositoryName: repository, imageTag: tag, imageManifest: JSON.stringify(manifest) }),
+    new PutImageCommand({
+      repositoryName: repository,
+      imageTag: tag,
+      imageManifest: JSON.stringify(manifest),
+    }),
   );
   ecr.destroy();
   return `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${repository}:${tag}`;
