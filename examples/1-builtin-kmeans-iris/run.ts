@@ -14,7 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -56,18 +56,7 @@ interface Prediction {
 async function predictLocally(model: string): Promise<Prediction[]> {
   const endpoint = await localServe(['--model', model, ...localImage]);
   try {
-    const answer = await smkit([
-      'local',
-      'invoke',
-      '--endpoint',
-      endpoint.url,
-      '--content-type',
-      'text/csv',
-      '--accept',
-      'application/json',
-      '--body',
-      testBody,
-    ]);
+    const answer = await localInvoke(endpoint.url, testBody, 'text/csv', 'application/json');
     return (JSON.parse(answer) as { predictions: Prediction[] }).predictions;
   } finally {
     await endpoint.stop();

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { c as createTar } from 'tar';
-import { localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
 import { SPECIES } from './species.js';
 
 const { values: flags } = parseArgs({
@@ -68,22 +68,11 @@ if (flags.local) {
     const image = flags['local-image'] ? ['--image', flags['local-image']] : [];
     const endpoint = await localServe(['--model', archive, ...image]);
     try {
-      const invoke = (body: string, contentType: string, accept: string) =>
-        smkit([
-          'local',
-          'invoke',
-          '--endpoint',
-          endpoint.url,
-          '--content-type',
-          contentType,
-          '--accept',
-          accept,
-          '--body',
-          body,
-        ]);
-      const csv = await invoke(csvBody, 'text/csv', 'text/csv');
+      const csv = await localInvoke(endpoint.url, csvBody, 'text/csv', 'text/csv');
       console.log(`${csv.split('\n').slice(0, 2).join('\n')}\n...`);
-      const { predictions } = JSON.parse(await invoke(jsonBody, 'application/json', 'application/json')) as {
+      const { predictions } = JSON.parse(
+        await localInvoke(endpoint.url, jsonBody, 'application/json', 'application/json'),
+      ) as {
         predictions: Prediction[];
       };
       console.log(`${JSON.stringify(predictions[0])} ...`);

@@ -12,7 +12,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -59,22 +59,11 @@ await writeFile(jsonBody, JSON.stringify({ instances: test.rows.map((row) => row
 
 const endpoint = await localServe(['--model', trained.model.file, ...docker]);
 try {
-  const invoke = (body: string, contentType: string, accept: string) =>
-    smkit([
-      'local',
-      'invoke',
-      '--endpoint',
-      endpoint.url,
-      '--content-type',
-      contentType,
-      '--accept',
-      accept,
-      '--body',
-      body,
-    ]);
-  const csv = await invoke(csvBody, 'text/csv', 'text/csv');
+  const csv = await localInvoke(endpoint.url, csvBody, 'text/csv', 'text/csv');
   console.log(`${csv.split('\n').slice(0, 3).join('\n')}\n...`);
-  const json = JSON.parse(await invoke(jsonBody, 'application/json', 'application/json')) as {
+  const json = JSON.parse(
+    await localInvoke(endpoint.url, jsonBody, 'application/json', 'application/json'),
+  ) as {
     predictions: { species: string; distance: number }[];
   };
   console.log(`${JSON.stringify(json.predictions.slice(0, 2))} ...`);

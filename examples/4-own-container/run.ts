@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,18 +32,7 @@ await writeFile(testBody, `${test.rows.join('\n')}\n`);
 async function predict(model: string): Promise<unknown> {
   const endpoint = await localServe(['--model', model, ...image]);
   try {
-    const answer = await smkit([
-      'local',
-      'invoke',
-      '--endpoint',
-      endpoint.url,
-      '--content-type',
-      'text/csv',
-      '--accept',
-      'application/json',
-      '--body',
-      testBody,
-    ]);
+    const answer = await localInvoke(endpoint.url, testBody, 'text/csv', 'application/json');
     return JSON.parse(answer);
   } finally {
     await endpoint.stop();

@@ -89,6 +89,25 @@ export async function localServe(args: readonly string[]): Promise<LocalEndpoint
   };
 }
 
+/**
+ * `smkit local invoke --endpoint URL --content-type TYPE --accept ACCEPT --body FILE`: the answer's body.
+ * @example const csv = await localInvoke(endpoint.url, 'rows.csv', 'text/csv', 'text/csv');
+ */
+export function localInvoke(url: string, body: string, contentType: string, accept: string): Promise<string> {
+  return smkit([
+    'local',
+    'invoke',
+    '--endpoint',
+    url,
+    '--content-type',
+    contentType,
+    '--accept',
+    accept,
+    '--body',
+    body,
+  ]);
+}
+
 /** A CSV with a header row and the label first, as headerless feature rows and the labels. */
 export async function readLabelledCsv(file: string): Promise<{ rows: string[]; labels: string[] }> {
   const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line.trim() !== '');

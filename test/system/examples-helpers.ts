@@ -1,13 +1,11 @@
 /**
  * What the examples' system tests share: an example's run.ts run as a user runs it (`npx tsx
- * examples/.../run.ts`, from the repo root), an image built from an example's Dockerfile, and an ECR
- * image moto knows (moto has no registry: PutImage registers the manifest `smkit push` would leave).
+ * examples/.../run.ts`, from the repo root) and an image built from an example's Dockerfile.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { mustRun, run } from '../../scripts/docker-image.js';
-import { AWS_TEST_ENV, type CliRun, clientConfig, MOTO_ACCOUNT } from './aws-helpers.js';
+import { AWS_TEST_ENV, type CliRun, MOTO_ACCOUNT } from './aws-helpers.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
 
@@ -33,31 +31,6 @@ export async function buildImage(
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   if (dockerfile) args.push('-f', dockerfile);
   await mustRun(client, [...args, context], { env: { DOCKER_BUILDKIT: '1' } });
-}
-
-/** The ECR URI of `repository:tag`, registered in moto's ECR. */
-export async function registerImage(endpoint: string, repository: string, tag: string): Promise<string> {
-  const ecr = new ECRClient(clientConfig(endpoint));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository }));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      size: 2,
-      digest: `sha256:${'a'.repeat(64)}`,
-    },
-    layers: [],
-  };
-  await ecr.send(
-    new PutImageCommand({
-      repositoryName: repository,
-      imageTag: tag,
-      imageManifest: JSON.stringify(manifest),
-    }),
-  );
-  ecr.destroy();
-  return `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${repository}:${tag}`;
 }
 
 /** The role every AWS example passes. */

@@ -4,7 +4,7 @@
  * received through a recording proxy and what it holds afterwards). Local legs need no Docker;
  * examples 3 and 4 also run in images (the smkit image, and images built from example 4's Dockerfiles).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,13 +18,14 @@ import {
   MOTO_ACCOUNT,
   type Moto,
   type RecordingProxy,
+  registerImage,
   type SeenRequest,
   startMoto,
   startRecordingProxy,
   targetOf,
 } from './aws-helpers.js';
 import { BASE_IMAGE, SMKIT_IMAGE } from './docker-names.js';
-import { buildImage, echoedCommands, registerImage, ROLE, root, runExample } from './examples-helpers.js';
+import { buildImage, echoedCommands, ROLE, root, runExample } from './examples-helpers.js';
 
 const BUCKET = `sagemaker-us-east-1-${MOTO_ACCOUNT}`;
 let moto: Moto;
