@@ -432,5 +432,5 @@ describe('example 4: a container of your own', () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(results(run.stdout)).toBe(await expectedResults());
-  });
+  }, 1_800_000); // npm pack, then npm install of every dependency inside the build: minutes on vfs
 });
