@@ -1,0 +1,110 @@
+/**
+ * Runs a doc file's shell blocks as a reader would: in order, in one bash session (so a block can use
+ * the files and variables of the ones before it), in a fresh directory that holds the checkout's
+ * `examples/` and `test/fixtures/` (the docs say "from a checkout"), with a `smkit` on PATH as
+ * `npm link` puts one there. Port 8080 in the docs becomes a free port, since other sessions share
+ * this machine.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { CodeBlock } from './markdown-blocks.js';
+
+/** One block's output and whether the session got past it. */
+export interface BlockRun {
+  readonly block: CodeBlock;
+  readonly output: string;
+  /** False for the block that failed (and for the blocks after it, which did not run). */
+  readonly completed: boolean;
+}
+
+/** What a session printed, split by block, and bash's exit code. */
+export interface SessionRun {
+  readonly blocks: BlockRun[];
+  readonly code: number | null;
+}
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const MARK = '::smkit-docs-block::';
+
+/** Runs `blocks` (shell blocks of one file) in one bash session; `env` adds to the environment. */
+export async function runSession(
+  blocks: readonly CodeBlock[],
+  options: { readonly env?: Record<string, string>; readonly timeoutMs: number },
+): Promise<SessionRun> {
+  const repo = process.cwd();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-docs-'));
+  try {
+    const bin = path.join(work, '.bin');
+    await mkdir(bin);
+    const shim = path.join(bin, 'smkit');
+    await writeFile(
+      shim,
+      `#!/bin/sh\nexec "${process.execPath}" --import tsx "${path.join(repo, 'test/support/smkit-cli.ts')}" "$@"\n`,
+    );
+    await chmod(shim, 0o755);
+    await symlink(path.join(repo, 'examples'), path.join(work, 'examples'));
+    await mkdir(path.join(work, 'test'));
+    await symlink(path.join(repo, 'test/fixtures'), path.join(work, 'test/fixtures'));
+    const port = String(await freePort());
+    const script = [
+      'set -eo pipefail',
+      'exec 2>&1',
+      // Background commands of the docs (a local endpoint) end with the session.
+      'trap \'kill $(jobs -p) 2>/dev/null || true\' EXIT',
+      ...blocks.flatMap((block, i) => [`echo '${MARK}${i}'`, block.code.replaceAll('8080', port)]),
+      `echo '${MARK}end'`,
+    ].join('\n');
+    const child = spawn('bash', ['-c', script], {
+      cwd: work,
+      env: { ...process.env, PATH: `${bin}:${process.env['PATH']}`, ...options.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), options.timeoutMs);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // whatever the docs left running
+    } catch {
+      // the group is gone already
+    }
+    const parts = output.split(new RegExp(`^${MARK}`, 'm'));
+    const byIndex = new Map<string, string>();
+    for (const part of parts.slice(1)) {
+      const newline = part.indexOf('\n');
+      byIndex.set(part.slice(0, newline < 0 ? undefined : newline), newline < 0 ? '' : part.slice(newline + 1));
+    }
+    const finished = byIndex.has('end');
+    return {
+      code,
+      blocks: blocks.map((block, i) => ({
+        block,
+        output: byIndex.get(String(i)) ?? '',
+        completed: finished || byIndex.has(String(i + 1)),
+      })),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
