@@ -2,14 +2,16 @@
  * Runs a doc file's shell blocks as a reader would: in order, in one bash session (so a block can use
  * the files and variables of the ones before it), in a fresh directory that holds the checkout's
  * `examples/` and `test/fixtures/` (the docs say "from a checkout"), with a `smkit` on PATH as
- * `npm link` puts one there. Port 8080 in the docs becomes a free port, since other sessions share
+ * `npm link` puts one there. Ports 8080-8089 in the docs become free ports, since other sessions share
  * this machine.
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CodeBlock } from './markdown-blocks.js';
 
 /** One block's output and whether the session got past it. */
@@ -53,20 +55,27 @@ export async function runSession(
     const shim = path.join(bin, 'smkit');
     await writeFile(
       shim,
-      `#!/bin/sh\nexec "${process.execPath}" --import tsx "${path.join(repo, 'test/support/smkit-cli.ts')}" "$@"\n`,
+      // tsx by its absolute URL: the shim runs in another directory, which has no node_modules.
+      `#!/bin/sh\nexec "${process.execPath}" --import "${pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href}" "${path.join(repo, 'test/support/smkit-cli.ts')}" "$@"\n`,
     );
     await chmod(shim, 0o755);
     await symlink(path.join(repo, 'examples'), path.join(work, 'examples'));
     await mkdir(path.join(work, 'test'));
     await symlink(path.join(repo, 'test/fixtures'), path.join(work, 'test/fixtures'));
-    const port = String(await freePort());
+    // 8080, 8081, ... in the docs: each becomes its own free port.
+    const ports = new Map<string, string>();
+    for (const docPort of new Set(blocks.flatMap((b) => b.code.match(/\b808\d\b/g) ?? []))) {
+      ports.set(docPort, String(await freePort()));
+    }
+    const withPorts = (code: string) => code.replace(/\b808\d\b/g, (p) => ports.get(p) ?? p);
     const script = [
       'set -eo pipefail',
       'exec 2>&1',
       // Background commands of the docs (a local endpoint) end with the session.
       'trap \'kill $(jobs -p) 2>/dev/null || true\' EXIT',
-      ...blocks.flatMap((block, i) => [`echo '${MARK}${i}'`, block.code.replaceAll('8080', port)]),
-      `echo '${MARK}end'`,
+      // A leading newline: the block before may end without one (smkit local invoke prints the bare body).
+      ...blocks.flatMap((block, i) => [`printf '\\n${MARK}${i}\\n'`, withPorts(block.code)]),
+      `printf '\\n${MARK}end\\n'`,
     ].join('\n');
     const child = spawn('bash', ['-c', script], {
       cwd: work,
