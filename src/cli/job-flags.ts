@@ -238,9 +238,9 @@ export interface TrainingJobFlags {
 export function addTrainingJobFlags(command: Command): Command {
   return command
     .addOption(
-      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
+      new Option('--algorithm <name>', 'built-in algorithm (this or --entry-point is required)').choices(algorithmNames(builtinAlgorithms)),
     )
-    .option('--entry-point <file>', 'script mode: the training script')
+    .option('--entry-point <file>', 'script mode: the training script (this or --algorithm is required)')
     .option(
       '--source-dir <dir>',
       'script mode: directory copied to /opt/ml/code (entry point relative to it)',
