@@ -23,7 +23,10 @@ function registerDeploy(program: Command, context: CliContext): void {
       .command('deploy')
       .description('create (or update) a SageMaker endpoint for an image and model, and wait for InService')
       .option('--image <uri>', 'ECR image URI from smkit push (required unless --model-package)')
-      .option('--model-data <file|s3-uri>', 'model.tar.gz (checked, then uploaded) or s3://... (required unless --model-package)')
+      .option(
+        '--model-data <file|s3-uri>',
+        'model.tar.gz (checked, then uploaded) or s3://... (required unless --model-package)',
+      )
       .option(
         '--model-package <arn>',
         'a model package ARN (from smkit register) instead of --image/--model-data',

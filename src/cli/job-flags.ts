@@ -238,7 +238,9 @@ export interface TrainingJobFlags {
 export function addTrainingJobFlags(command: Command): Command {
   return command
     .addOption(
-      new Option('--algorithm <name>', 'built-in algorithm (this or --entry-point is required)').choices(algorithmNames(builtinAlgorithms)),
+      new Option('--algorithm <name>', 'built-in algorithm (this or --entry-point is required)').choices(
+        algorithmNames(builtinAlgorithms),
+      ),
     )
     .option('--entry-point <file>', 'script mode: the training script (this or --algorithm is required)')
     .option(

@@ -274,7 +274,10 @@ function registerTransform(local: Command, context: CliContext): void {
   const transform = local
     .command('transform')
     .description('run a batch transform over a directory: X.out per input file X')
-    .option('--model <file|dir>', 'start an endpoint for this model, SAGEMAKER_BATCH=true (this or --endpoint is required)')
+    .option(
+      '--model <file|dir>',
+      'start an endpoint for this model, SAGEMAKER_BATCH=true (this or --endpoint is required)',
+    )
     .option('--endpoint <url>', 'or use a running endpoint')
     .option('--image <image>', 'with --model: run the image instead of smkit serve')
     .option('--env <KEY=VALUE>', 'with --model: environment for the model server (repeatable)', collect)

@@ -68,7 +68,10 @@ describe('smkit --help and --version', () => {
   ])('says when one of two options is required: %s %s', async (command, flag, rule) => {
     const { stdout } = await smkit([...command, '--help']);
     // commander wraps long descriptions: read the option's whole entry, up to the next option.
-    const entry = stdout.slice(stdout.indexOf(`  ${flag}`)).split(/\n {2}-/)[0]!.replace(/\s+/g, ' ');
+    const entry = stdout
+      .slice(stdout.indexOf(`  ${flag}`))
+      .split(/\n {2}-/)[0]!
+      .replace(/\s+/g, ' ');
     expect(entry).toMatch(rule);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PERF_END, PERF_START, perfTable, withPerfTable } from '../../scripts/perf-table.js';
+import { PERF_END, PERF_START, perfRows, perfTable, withPerfTable } from '../../scripts/perf-table.js';
 import {
   docFiles,
   expectedOutput,
@@ -36,12 +36,16 @@ describe('doc blocks', () => {
       'const x = 1;',
       '```',
     ].join('\n');
-    expect(parseBlocks(text, 'x.md').map(({ line, lang, code, marker }) => ({ line, lang, code, marker }))).toEqual([
+    expect(
+      parseBlocks(text, 'x.md').map(({ line, lang, code, marker }) => ({ line, lang, code, marker })),
+    ).toEqual([
       { line: 2, lang: 'sh', code: 'smkit deploy\n', marker: { kind: 'not-run', reason: 'needs AWS' } },
       { line: 7, lang: 'bash', code: 'ls\n# => a\n', marker: { kind: 'run' } },
       { line: 13, lang: 'ts', code: 'const x = 1;\n', marker: { kind: 'moto' } },
     ]);
-    expect(() => parseBlocks('<!-- not-run: -->\n```sh\nls\n```\n', 'y.md')).toThrow(/y.md:2: .*needs a reason/);
+    expect(() => parseBlocks('<!-- not-run: -->\n```sh\nls\n```\n', 'y.md')).toThrow(
+      /y.md:2: .*needs a reason/,
+    );
     expect(() => parseBlocks('```sh\nls\n', 'z.md')).toThrow(/z.md:1: code block never closed/);
   });
 
@@ -59,7 +63,10 @@ describe('doc blocks', () => {
     const shell = readDocBlocks().filter((b) => SHELL_LANGS.has(b.lang));
     const notRun = shell.filter((b) => b.marker.kind === 'not-run');
     for (const block of notRun) {
-      expect(block.marker.kind === 'not-run' && block.marker.reason.length, `${block.file}:${block.line}`).toBeGreaterThan(10);
+      expect(
+        block.marker.kind === 'not-run' && block.marker.reason.length,
+        `${block.file}:${block.line}`,
+      ).toBeGreaterThan(10);
     }
     // Most of the README runs: a new block is run unless someone says why it cannot be.
     const readmeShell = shell.filter((b) => b.file === 'README.md');
@@ -77,16 +84,37 @@ describe('the performance table in README.md', () => {
 
   it('has a row with a peer ratio for every results file it knows', () => {
     const table = perfTable('bench/results');
-    for (const file of ['serve', 'kmeans', 'pca', 'ingest', 'cold-start', 'train-startup', 'mme', 'onnx-offthread']) {
-      expect(table).toMatch(new RegExp(`\\| ${file}\\.json \\|$`, 'm'));
+    for (const file of [
+      'serve',
+      'kmeans',
+      'pca',
+      'ingest',
+      'cold-start',
+      'train-startup',
+      'mme',
+      'onnx-offthread',
+    ]) {
+      expect(table).toMatch(new RegExp(`\\| ${file}\\.json +\\|$`, 'm'));
     }
     expect(table).not.toMatch(/n\/a/);
   });
 
   it('shows n/a, not a crash, for a results file that lacks a field, and is rewritten between its markers', () => {
     expect(perfTable('/nonexistent')).toBe(
-      [PERF_START, '| measurement | smkit | peer, same run | ratio | bench/results/ |', '| --- | --- | --- | --- | --- |', PERF_END].join('\n'),
+      [
+        PERF_START,
+        '| measurement | smkit | peer, same run | ratio | bench/results/ |',
+        '| ----------- | ----- | -------------- | ----- | -------------- |',
+        PERF_END,
+      ].join('\n'),
     );
+    expect(perfRows({ 'train-startup.json': { ratio: 2 } })[0]).toEqual([
+      'Script-mode training overhead (a script writing one file)',
+      'n/a',
+      'the script run by bare node: n/a',
+      '2x (+n/a); SIGTERM reaches the script in n/a',
+      'train-startup.json',
+    ]);
     expect(withPerfTable(`a\n${PERF_START}\nold\n${PERF_END}\nb`, 'NEW')).toBe('a\nNEW\nb');
     expect(() => withPerfTable('no markers', 'NEW')).toThrow(/no <!-- perf-table:start/);
   });
@@ -103,13 +131,22 @@ const PENDING_EXAMPLES = [
 
 describe('paths the docs name', () => {
   it('include a test file for every row of the contract coverage table, and those files exist', () => {
-    const table = readme.slice(readme.indexOf('<!-- coverage-table:start -->'), readme.indexOf('<!-- coverage-table:end -->'));
-    const rows = table.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| ---')).slice(1);
+    const table = readme.slice(
+      readme.indexOf('<!-- coverage-table:start -->'),
+      readme.indexOf('<!-- coverage-table:end -->'),
+    );
+    const rows = table
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| ---'))
+      .slice(1);
     expect(rows.length).toBeGreaterThan(10);
     for (const row of rows) {
       const tests = [...row.matchAll(/`(test\/[^`]+\.test\.ts)`/g)].map((m) => m[1]!);
       expect(tests.length, row).toBeGreaterThan(0);
-      expect(tests.filter((file) => !existsSync(file)), row).toEqual([]);
+      expect(
+        tests.filter((file) => !existsSync(file)),
+        row,
+      ).toEqual([]);
     }
   });
 
@@ -119,7 +156,9 @@ describe('paths the docs name', () => {
       const text = readFileSync(file, 'utf8');
       const base = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
       const named = [
-        ...[...text.matchAll(/`((?:test|src|docs|bench|scripts|algorithms|examples)\/[\w./-]*\w)`/g)].map((m) => m[1]!),
+        ...[...text.matchAll(/`((?:test|src|docs|bench|scripts|algorithms|examples)\/[\w./-]*\w)`/g)].map(
+          (m) => m[1]!,
+        ),
         ...[...text.matchAll(/\]\(((?!https?:)[\w./-]+)(?:#[\w-]*)?\)/g)].map((m) =>
           new URL(m[1]!, `file:///${base}`).pathname.slice(1),
         ),

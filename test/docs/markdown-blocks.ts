@@ -36,7 +36,10 @@ export function docFiles(root = process.cwd()): string[] {
 }
 
 /** How a block is tested, from the comment before it. */
-export type BlockMarker = { readonly kind: 'run' } | { readonly kind: 'moto' } | { readonly kind: 'not-run'; readonly reason: string };
+export type BlockMarker =
+  | { readonly kind: 'run' }
+  | { readonly kind: 'moto' }
+  | { readonly kind: 'not-run'; readonly reason: string };
 
 /** One fenced code block. */
 export interface CodeBlock {
@@ -123,8 +126,7 @@ export function missingOutput(output: string, expected: readonly string[]): stri
   let at = 0;
   for (let e = 0; e < expected.length; e++) {
     const pattern = new RegExp(
-      `^${expected[e]!
-        .split('...')
+      `^${expected[e]!.split('...')
         .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
         .join('.*')}$`,
     );

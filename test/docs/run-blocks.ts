@@ -72,7 +72,7 @@ export async function runSession(
       'set -eo pipefail',
       'exec 2>&1',
       // Background commands of the docs (a local endpoint) end with the session.
-      'trap \'kill $(jobs -p) 2>/dev/null || true\' EXIT',
+      "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
       // A leading newline: the block before may end without one (smkit local invoke prints the bare body).
       ...blocks.flatMap((block, i) => [`printf '\\n${MARK}${i}\\n'`, withPorts(block.code)]),
       `printf '\\n${MARK}end\\n'`,
@@ -102,7 +102,10 @@ export async function runSession(
     const byIndex = new Map<string, string>();
     for (const part of parts.slice(1)) {
       const newline = part.indexOf('\n');
-      byIndex.set(part.slice(0, newline < 0 ? undefined : newline), newline < 0 ? '' : part.slice(newline + 1));
+      byIndex.set(
+        part.slice(0, newline < 0 ? undefined : newline),
+        newline < 0 ? '' : part.slice(newline + 1),
+      );
     }
     const finished = byIndex.has('end');
     return {

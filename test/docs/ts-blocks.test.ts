@@ -34,8 +34,18 @@ const blocks = readDocBlocks().filter((b) => b.lang === 'ts' || b.lang === 'type
 describe('the TypeScript blocks of the docs', () => {
   it('include an example for each extension point in docs/library.md', () => {
     const library = blocks.filter((b) => b.file === 'docs/library.md').map((b) => b.code);
-    for (const api of ['Algorithm<', 'ModelKind', 'Decoder', 'InferenceHooks', 'runTrainingJob', 'runServer']) {
-      expect(library.some((code) => code.includes(api)), api).toBe(true);
+    for (const api of [
+      'Algorithm<',
+      'ModelKind',
+      'Decoder',
+      'InferenceHooks',
+      'runTrainingJob',
+      'runServer',
+    ]) {
+      expect(
+        library.some((code) => code.includes(api)),
+        api,
+      ).toBe(true);
     }
   });
 
