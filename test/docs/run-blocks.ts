@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../../src/util/net.js';
 import type { CodeBlock } from './markdown-blocks.js';
 
 /** One block's output and whether the session got past it. */
@@ -26,18 +26,6 @@ export interface BlockRun {
 export interface SessionRun {
   readonly blocks: BlockRun[];
   readonly code: number | null;
-}
-
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const MARK = '::smkit-docs-block::';

@@ -1,0 +1,84 @@
+/**
+ * The docs' AWS blocks (`<!-- run: moto -->`) against a real moto_server of this file: each doc file
+ * that has one runs as a whole (its plain blocks too, since the AWS ones use what those made, such as
+ * out/model.tar.gz), with AWS_ENDPOINT_URL pointing at the emulator and the image the blocks name
+ * registered in its ECR as `smkit push` leaves it.
+ */
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectedOutput,
+  missingOutput,
+  readDocBlocks,
+  SHELL_LANGS,
+  type CodeBlock,
+} from '../docs/markdown-blocks.js';
+import { runSession } from '../docs/run-blocks.js';
+import { AWS_TEST_ENV, clientConfig, type Moto, startMoto } from './aws-helpers.js';
+
+const shell = readDocBlocks().filter((b) => SHELL_LANGS.has(b.lang) && b.marker.kind !== 'not-run');
+const files = [...new Set(shell.filter((b) => b.marker.kind === 'moto').map((b) => b.file))];
+
+let moto: Moto;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** Registers every `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG` the blocks name in moto's ECR. */
+async function registerImages(blocks: readonly CodeBlock[]): Promise<void> {
+  const ecr = new ECRClient(clientConfig(moto.endpoint));
+  const images = new Set(
+    blocks.flatMap((b) => [
+      ...b.code.matchAll(/\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com\/([\w-]+):([\w.-]+)/g),
+    ]),
+  );
+  for (const [, repositoryName, imageTag] of images) {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch(() => undefined);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: 2,
+        digest: `sha256:${'a'.repeat(64)}`,
+      },
+      layers: [],
+    };
+    await ecr
+      .send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest) }))
+      .catch(() => undefined); // the same image named twice
+  }
+  ecr.destroy();
+}
+
+describe('the AWS blocks of the docs, against moto_server', () => {
+  it('exist in README.md', () => {
+    expect(files).toContain('README.md');
+  });
+
+  it.each(files)(
+    '%s',
+    async (file) => {
+      await moto.reset();
+      const blocks = shell.filter((b) => b.file === file);
+      await registerImages(blocks);
+      const session = await runSession(blocks, {
+        timeoutMs: 420_000,
+        env: { ...AWS_TEST_ENV, AWS_ENDPOINT_URL: moto.endpoint },
+      });
+      for (const run of session.blocks) {
+        const where = `${run.block.file}:${run.block.line}`;
+        const tail = run.output.split('\n').slice(-40).join('\n');
+        expect(run.completed, `${where} failed (bash exit ${session.code}):\n${tail}`).toBe(true);
+        expect(
+          missingOutput(run.output, expectedOutput(run.block.code)),
+          `${where} printed:\n${tail}`,
+        ).toEqual([]);
+      }
+    },
+    480_000,
+  );
+});
