@@ -4,7 +4,6 @@
  * out/model.tar.gz), with AWS_ENDPOINT_URL pointing at the emulator and the image the blocks name
  * registered in its ECR as `smkit push` leaves it.
  */
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectedOutput,
@@ -14,7 +13,7 @@ import {
   type CodeBlock,
 } from '../docs/markdown-blocks.js';
 import { runSession } from '../docs/run-blocks.js';
-import { AWS_TEST_ENV, clientConfig, type Moto, startMoto } from './aws-helpers.js';
+import { AWS_TEST_ENV, type Moto, putEcrImage, startMoto } from './aws-helpers.js';
 
 const shell = readDocBlocks().filter((b) => SHELL_LANGS.has(b.lang) && b.marker.kind !== 'not-run');
 const files = [...new Set(shell.filter((b) => b.marker.kind === 'moto').map((b) => b.file))];
@@ -29,29 +28,17 @@ afterAll(async () => {
 
 /** Registers every `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG` the blocks name in moto's ECR. */
 async function registerImages(blocks: readonly CodeBlock[]): Promise<void> {
-  const ecr = new ECRClient(clientConfig(moto.endpoint));
   const images = new Set(
-    blocks.flatMap((b) => [
-      ...b.code.matchAll(/\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com\/([\w-]+):([\w.-]+)/g),
-    ]),
+    blocks.flatMap((b) =>
+      [...b.code.matchAll(/\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com\/([\w-]+):([\w.-]+)/g)].map((m) =>
+        m.slice(1).join(':'),
+      ),
+    ),
   );
-  for (const [, repositoryName, imageTag] of images) {
-    await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch(() => undefined);
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: {
-        mediaType: 'application/vnd.docker.container.image.v1+json',
-        size: 2,
-        digest: `sha256:${'a'.repeat(64)}`,
-      },
-      layers: [],
-    };
-    await ecr
-      .send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest) }))
-      .catch(() => undefined); // the same image named twice
+  for (const image of images) {
+    const [repositoryName, imageTag] = image.split(':') as [string, string];
+    await putEcrImage(moto.endpoint, repositoryName, imageTag);
   }
-  ecr.destroy();
 }
 
 describe('the AWS blocks of the docs, against moto_server', () => {
