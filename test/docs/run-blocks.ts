@@ -1,7 +1,7 @@
 /**
  * Runs a doc file's shell blocks as a reader would: in order, in one bash session (so a block can use
  * the files and variables of the ones before it), in a fresh directory that holds the checkout's
- * `examples/` and `test/fixtures/` (the docs say "from a checkout"), with a `smkit` on PATH as
+ * `examples/`, `bin/`, `node_modules/` and `test/fixtures/` (the docs say "from a checkout"), with a `smkit` on PATH as
  * `npm link` puts one there. Ports 8080-8089 in the docs become free ports, since other sessions share
  * this machine.
  */
@@ -47,7 +47,10 @@ export async function runSession(
       `#!/bin/sh\nexec "${process.execPath}" --import "${pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href}" "${path.join(repo, 'test/support/smkit-cli.ts')}" "$@"\n`,
     );
     await chmod(shim, 0o755);
-    await symlink(path.join(repo, 'examples'), path.join(work, 'examples'));
+    // What "from the repository root" offers: the examples, bin/smkit, and node_modules (npx tsx).
+    for (const entry of ['examples', 'bin', 'node_modules']) {
+      await symlink(path.join(repo, entry), path.join(work, entry));
+    }
     await mkdir(path.join(work, 'test'));
     await symlink(path.join(repo, 'test/fixtures'), path.join(work, 'test/fixtures'));
     // 8080, 8081, ... in the docs: each becomes its own free port.

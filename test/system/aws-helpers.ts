@@ -182,29 +182,29 @@ export function targetOf(request: SeenRequest): string | undefined {
 }
 
 /**
- * Registers `repositoryName:imageTag` in moto's ECR as `smkit push` leaves it: moto has no registry, so
- * a Docker v2 manifest goes in with PutImage (the repository is created when missing).
+ * Registers `repository:tag` in moto's ECR as `smkit push` leaves it (moto has no registry: PutImage
+ * of a v2 manifest) and returns its URI.
  */
-export async function putEcrImage(endpoint: string, repositoryName: string, imageTag: string): Promise<void> {
+export async function registerImage(endpoint: string, repository: string, tag: string): Promise<string> {
   const ecr = new ECRClient(clientConfig(endpoint));
-  try {
-    await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch((error: Error) => {
-      if (error.name !== 'RepositoryAlreadyExistsException') throw error;
-    });
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: {
-        mediaType: 'application/vnd.docker.container.image.v1+json',
-        size: 2,
-        digest: `sha256:${'a'.repeat(64)}`,
-      },
-      layers: [],
-    };
-    await ecr.send(
-      new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest) }),
-    );
-  } finally {
-    ecr.destroy();
-  }
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
+    layers: [],
+  };
+  await ecr.send(
+    new PutImageCommand({
+      repositoryName: repository,
+      imageTag: tag,
+      imageManifest: JSON.stringify(manifest),
+    }),
+  );
+  ecr.destroy();
+  return `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${repository}:${tag}`;
 }

@@ -13,7 +13,7 @@ import {
   type CodeBlock,
 } from '../docs/markdown-blocks.js';
 import { runSession } from '../docs/run-blocks.js';
-import { AWS_TEST_ENV, type Moto, putEcrImage, startMoto } from './aws-helpers.js';
+import { AWS_TEST_ENV, type Moto, registerImage, startMoto } from './aws-helpers.js';
 
 const shell = readDocBlocks().filter((b) => SHELL_LANGS.has(b.lang) && b.marker.kind !== 'not-run');
 const files = [...new Set(shell.filter((b) => b.marker.kind === 'moto').map((b) => b.file))];
@@ -37,7 +37,7 @@ async function registerImages(blocks: readonly CodeBlock[]): Promise<void> {
   );
   for (const image of images) {
     const [repositoryName, imageTag] = image.split(':') as [string, string];
-    await putEcrImage(moto.endpoint, repositoryName, imageTag);
+    await registerImage(moto.endpoint, repositoryName, imageTag);
   }
 }
 
