@@ -14,6 +14,7 @@ import {
   readDocBlocks,
   SHELL_LANGS,
 } from './markdown-blocks.js';
+import { sessionProblems } from './run-blocks.js';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -55,6 +56,24 @@ describe('doc blocks', () => {
     expect(missingOutput('0.1.0\nabc\nb\nc\n', expectedOutput(code))).toEqual([]);
     expect(missingOutput('c\n0.1.0\nabc\n', expectedOutput(code))).toEqual(['c']);
     expect(missingOutput('0.1.0 \n', ['0.1.']).length).toBe(1);
+  });
+
+  it('turn a session into the problems a reader would meet: the failed block, or output not as documented', () => {
+    const [ok, drifted, failed] = parseBlocks(
+      '```sh\na\n# => 1\n```\n```sh\nb\n# => 2\n```\n```sh\nc\n```\n',
+      'x.md',
+    );
+    const run = (block: typeof ok, output: string, completed = true) => ({
+      block: block!,
+      output,
+      completed,
+    });
+    expect(sessionProblems({ code: 0, blocks: [run(ok, '1\n'), run(drifted, '3\n')] })).toEqual([
+      'x.md:5 did not print\n  2\nit printed:\n3\n',
+    ]);
+    expect(sessionProblems({ code: 1, blocks: [run(ok, '1\n'), run(failed, 'boom', false)] })).toEqual([
+      'x.md:9 failed (bash exit 1):\nboom',
+    ]);
   });
 
   it('cover README.md, docs/ and the examples, and every shell block is run or says why not', () => {

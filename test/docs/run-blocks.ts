@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../../src/util/net.js';
-import type { CodeBlock } from './markdown-blocks.js';
+import { type CodeBlock, expectedOutput, missingOutput } from './markdown-blocks.js';
 
 /** One block's output and whether the session got past it. */
 export interface BlockRun {
@@ -110,4 +110,22 @@ export async function runSession(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a session did not do as documented: the block that failed, or each block whose output lacks
+ * its `# =>` lines, with the last lines it printed. Empty when every block ran as written.
+ */
+export function sessionProblems(session: SessionRun): string[] {
+  const problems: string[] = [];
+  for (const run of session.blocks) {
+    const where = `${run.block.file}:${run.block.line}`;
+    const tail = run.output.split('\n').slice(-40).join('\n');
+    if (!run.completed) return [...problems, `${where} failed (bash exit ${session.code}):\n${tail}`];
+    const missing = missingOutput(run.output, expectedOutput(run.block.code));
+    if (missing.length > 0) {
+      problems.push(`${where} did not print\n  ${missing.join('\n  ')}\nit printed:\n${tail}`);
+    }
+  }
+  return problems;
 }

@@ -5,14 +5,8 @@
  * registered in its ECR as `smkit push` leaves it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectedOutput,
-  missingOutput,
-  readDocBlocks,
-  SHELL_LANGS,
-  type CodeBlock,
-} from '../docs/markdown-blocks.js';
-import { runSession } from '../docs/run-blocks.js';
+import { type CodeBlock, readDocBlocks, SHELL_LANGS } from '../docs/markdown-blocks.js';
+import { runSession, sessionProblems } from '../docs/run-blocks.js';
 import { AWS_TEST_ENV, type Moto, registerImage, startMoto } from './aws-helpers.js';
 
 const shell = readDocBlocks().filter((b) => SHELL_LANGS.has(b.lang) && b.marker.kind !== 'not-run');
@@ -56,15 +50,7 @@ describe('the AWS blocks of the docs, against moto_server', () => {
         timeoutMs: 420_000,
         env: { ...AWS_TEST_ENV, AWS_ENDPOINT_URL: moto.endpoint },
       });
-      for (const run of session.blocks) {
-        const where = `${run.block.file}:${run.block.line}`;
-        const tail = run.output.split('\n').slice(-40).join('\n');
-        expect(run.completed, `${where} failed (bash exit ${session.code}):\n${tail}`).toBe(true);
-        expect(
-          missingOutput(run.output, expectedOutput(run.block.code)),
-          `${where} printed:\n${tail}`,
-        ).toEqual([]);
-      }
+      expect(sessionProblems(session)).toEqual([]);
     },
     480_000,
   );
