@@ -139,18 +139,6 @@ describe('the performance table in README.md', () => {
   });
 });
 
-/**
- * Example folders the examples branch adds, named by the README before they land here: exempt only
- * while absent (once merged, they are checked like every other path; then delete this list).
- */
-const PENDING_EXAMPLES = [
-  'examples/1-builtin-kmeans-iris',
-  'examples/2-bring-your-own-model',
-  'examples/3-script-mode',
-  'examples/4-own-container',
-  'examples/4-own-container/Dockerfile',
-];
-
 describe('paths the docs name', () => {
   it('include a test file for every row of the contract coverage table, and those files exist', () => {
     const table = readme.slice(
@@ -187,7 +175,7 @@ describe('paths the docs name', () => {
       ];
       for (const p of named) {
         if (/\.\.\./.test(p) || p.startsWith('docs/api')) continue;
-        if (!existsSync(p) && !PENDING_EXAMPLES.includes(p)) missing.push(`${file}: ${p}`);
+        if (!existsSync(p)) missing.push(`${file}: ${p}`);
       }
     }
     expect(missing).toEqual([]);
