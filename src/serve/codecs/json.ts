@@ -251,6 +251,11 @@ export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
   // else, errors included, takes JSON.parse and the checks below.
   const rows = parseJsonRows(body, MAX_DENSE_VALUES);
   if (rows) return { batch: rows, shape: [rows.rows, rows.dim], describe: (row) => `instance ${row + 1}` };
+  return decodeJsonDocument(body, options);
+}
+
+/** `decodeJson` without the byte-level fast path: JSON.parse, then `decodeJsonValue`. */
+export function decodeJsonDocument(body: Buffer, options: DecodeOptions): DecodedInput {
   let document: Json;
   checkDepth(body, 'the body');
   try {
@@ -271,6 +276,11 @@ export function decodeJsonLines(body: Buffer, options: DecodeOptions): DecodedIn
       describe: (row) => `line ${lineOfRow(body, row)}`,
     };
   }
+  return decodeJsonLinesDocuments(body, options);
+}
+
+/** `decodeJsonLines` without the byte-level fast path: JSON.parse per line. */
+export function decodeJsonLinesDocuments(body: Buffer, options: DecodeOptions): DecodedInput {
   const lines = body.toString('utf8').split('\n');
   const rows: { values: Float32Array; dim: number; line: number }[] = [];
   let spent = 0;

@@ -32,7 +32,8 @@ export function encodeJson(output: EncodeInput): Buffer | string {
   return jsonText(output);
 }
 
-function jsonText(output: EncodeInput): string {
+/** `encodeJson` as text, the path for string columns (and the reference the byte writer matches). */
+export function jsonText(output: EncodeInput): string {
   const rows: string[] = [];
   for (let r = 0; r < output.rows; r++) rows.push(object(output, output.fields, r));
   return `{${JSON.stringify(output.rootKey)}: [${rows.join(', ')}]}`;
@@ -44,7 +45,8 @@ export function encodeJsonLines(output: EncodeInput): Buffer | string {
   return jsonLinesText(output);
 }
 
-function jsonLinesText(output: EncodeInput): string {
+/** `encodeJsonLines` as text (string columns; the byte writer's reference). */
+export function jsonLinesText(output: EncodeInput): string {
   let text = '';
   for (let r = 0; r < output.rows; r++) text += `${object(output, output.fields, r)}\n`;
   return text;
@@ -56,7 +58,8 @@ export function encodeCsv(output: EncodeInput): Buffer | string {
   return csvText(output);
 }
 
-function csvText(output: EncodeInput): string {
+/** `encodeCsv` as text (string columns; the byte writer's reference). */
+export function csvText(output: EncodeInput): string {
   let text = '';
   for (let r = 0; r < output.rows; r++) {
     let line = '';
