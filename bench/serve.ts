@@ -4,6 +4,14 @@
  * the same data), same number of processes, loopback, wrk. Prints ratios; writes bench/results/serve.json.
  *
  * Usage: npm run build && node dist/bench/serve.js [--seconds 8] [--connections 32] [--workers 2]
+ *   [--bodies csv,json,recordio] [--baseline /path/to/older/smkit] [--only-bodies] [--out FILE | --no-write]
+ *
+ * The body phase sends the same 1,000 rows as each of `--bodies` (csv, json, jsonlist, jsonl, recordio,
+ * npy) to smkit and, with `--baseline`, to a second smkit checkout (built with npm ci && npm run build)
+ * served side by side, alternating rounds; it prints rows per CPU-second of each server (utime + stime of
+ * its processes and their children, from /proc), after / before, the ratio to the peer's rows/s (the
+ * peer reads CSV only, so its CSV figure) and the fraction of the floor (bench/floor.ts: the same body
+ * through the tightest loop, no HTTP, one thread).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
+import { type BodyKind, CONTENT_TYPES, encodeBody, parseBodyKinds } from './bodies.js';
+import { floorRowsPerCpuSecond } from './floor.js';
 import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,8 +39,19 @@ const DIM = 50;
 const K = 10;
 const TRAIN_ROWS = 20_000;
 const ROUNDS = option('rounds', 3);
-const PORTS = { peer: 18081, smkit: 18082, bare: 18083 } as const;
-type Server = keyof typeof PORTS;
+const PORTS = { peer: 18081, smkit: 18082, bare: 18083, baseline: 18084 } as const;
+type Server = 'peer' | 'smkit' | 'bare';
+
+function textOption(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
+const BODIES = parseBodyKinds(textOption('bodies') ?? 'csv,json,recordio');
+const BASELINE = textOption('baseline');
+const ONLY_BODIES = process.argv.includes('--only-bodies');
+const WRITE = !process.argv.includes('--no-write');
+const BODY_ROWS = 1000;
 
 /** Deterministic data: 10 Gaussian-ish blobs in 50 dimensions. */
 function makeRows(count: number, seed: number): number[][] {
@@ -234,10 +255,25 @@ async function main(): Promise<void> {
         { stdio: 'inherit' },
       ),
     );
+    if (BASELINE) {
+      children.push(
+        spawn(process.execPath, [path.join(path.resolve(BASELINE), 'bin', 'smkit'), 'serve'], {
+          env: {
+            ...process.env,
+            SAGEMAKER_BASE_DIR: work,
+            SAGEMAKER_BIND_TO_PORT: String(PORTS.baseline),
+            SAGEMAKER_MODEL_SERVER_WORKERS: String(WORKERS),
+            SAGEMAKER_CONTAINER_LOG_LEVEL: '30',
+          },
+          stdio: 'inherit',
+        }),
+      );
+    }
     await Promise.all([
       waitForPing(PORTS.peer, 'the sklearn peer'),
       waitForPing(PORTS.smkit, 'smkit serve'),
       waitForPing(PORTS.bare, 'the bare node:http server'),
+      ...(BASELINE ? [waitForPing(PORTS.baseline, `the baseline smkit (${BASELINE})`)] : []),
     ]);
 
     const pids: Record<Server, number[]> = {
@@ -250,7 +286,7 @@ async function main(): Promise<void> {
     // The machine is shared: alternate servers over several rounds, keep each one's median round, and
     // also report CPU time per request (all processes of a server), which other load disturbs far less.
     const results: Record<string, Record<Server, Measured>> = {};
-    for (const kind of ['single', 'multi'] as const) {
+    for (const kind of ONLY_BODIES ? (['multi'] as const) : (['single', 'multi'] as const)) {
       const rounds: Record<Server, Measured[]> = { peer: [], smkit: [], bare: [] };
       for (const server of ['peer', 'smkit', 'bare'] as const) {
         await wrk(`http://127.0.0.1:${PORTS[server]}/invocations`, scripts[kind], CONNECTIONS, 2); // warm-up
@@ -282,8 +318,18 @@ async function main(): Promise<void> {
       }
     }
 
+    const bodyResults = await measureBodies(
+      work,
+      queries,
+      centroids,
+      children[0]!.pid!,
+      BASELINE ? children[2]!.pid! : undefined,
+    );
+    const peerRowsPerSecond = results['multi']!.peer.requestsPerSecond * BODY_ROWS;
+    const bodyRatios = reportBodies(bodyResults, peerRowsPerSecond);
+
     const pingUnderLoad: Record<string, WrkResult> = {};
-    for (const kind of ['single', 'multi'] as const) {
+    for (const kind of ONLY_BODIES ? [] : (['single', 'multi'] as const)) {
       const [, ping] = await Promise.all([
         wrk(`http://127.0.0.1:${PORTS.smkit}/invocations`, scripts[kind], CONNECTIONS, SECONDS),
         wrk(`http://127.0.0.1:${PORTS.smkit}/ping`, undefined, 1, SECONDS - 1),
@@ -294,7 +340,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const single = results['single']!;
+    const single = results['single'] ?? results['multi']!;
     const multi = results['multi']!;
     const ratios = {
       singleVsPeer: single.smkit.requestsPerSecond / single.peer.requestsPerSecond,
@@ -327,7 +373,8 @@ async function main(): Promise<void> {
     );
     for (const [target, met] of Object.entries(targets)) console.log(`  ${met ? 'MET ' : 'MISS'} ${target}`);
 
-    const out = path.join(repo, 'bench', 'results', 'serve.json');
+    if (!WRITE) return;
+    const out = path.resolve(textOption('out') ?? path.join(repo, 'bench', 'results', 'serve.json'));
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(
       out,
@@ -343,13 +390,15 @@ async function main(): Promise<void> {
             connections: CONNECTIONS,
             seconds: SECONDS,
             rounds: ROUNDS,
+            bodyRows: BODY_ROWS,
             // The machine is shared: 1-, 5- and 15-minute load averages at the end of the run.
             loadAverage: os.loadavg(),
           },
-          results,
-          pingUnderLoad,
-          ratios,
-          targets,
+          ...(ONLY_BODIES ? {} : { results, pingUnderLoad, ratios, targets }),
+          peerCsvRowsPerSecond: peerRowsPerSecond,
+          baseline: BASELINE ?? null,
+          bodies: bodyResults,
+          bodyRatios,
         },
         null,
         2,
@@ -361,6 +410,110 @@ async function main(): Promise<void> {
     execFileSync('bash', [path.join(peer, 'stop.sh')]);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** One server's figures for one body type (medians over the rounds). */
+interface BodyMeasure {
+  readonly rowsPerSecond: number;
+  readonly rowsPerCpuSecond: number;
+  readonly errors: number;
+}
+
+/** Per body type: smkit, the baseline checkout (with `--baseline`) and the floor. */
+type BodyResults = Record<
+  string,
+  { smkit: BodyMeasure; baseline?: BodyMeasure; floorRowsPerCpuSecond: number }
+>;
+
+/**
+ * The body phase: every `--bodies` type to smkit and the baseline, alternating over `ROUNDS` rounds,
+ * rows per CPU-second from the servers' process trees; then the floor on the same bytes.
+ */
+async function measureBodies(
+  work: string,
+  queries: number[][],
+  centroids: Float32Array,
+  smkitPid: number,
+  baselinePid: number | undefined,
+): Promise<BodyResults> {
+  const servers: { name: 'smkit' | 'baseline'; port: number; pid: number }[] = [
+    { name: 'smkit', port: PORTS.smkit, pid: smkitPid },
+    ...(baselinePid ? [{ name: 'baseline' as const, port: PORTS.baseline, pid: baselinePid }] : []),
+  ];
+  const results: BodyResults = {};
+  for (const kind of BODIES) {
+    const body = encodeBody(kind, queries.slice(0, BODY_ROWS));
+    const bodyFile = path.join(work, `body-${kind}`);
+    await writeFile(bodyFile, body);
+    const script = path.join(work, `body-${kind}.lua`);
+    await writeFile(
+      script,
+      `wrk.method = "POST"\nwrk.headers["Content-Type"] = "${CONTENT_TYPES[kind]}"\n` +
+        `local f = io.open("${bodyFile}", "rb")\nwrk.body = f:read("*a")\nf:close()\n`,
+    );
+    const rounds: Record<string, BodyMeasure[]> = { smkit: [], baseline: [] };
+    for (const server of servers)
+      await wrk(`http://127.0.0.1:${server.port}/invocations`, script, CONNECTIONS, 2);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which goes first, so neither always meets the same neighbours' load.
+      for (const server of round % 2 ? [...servers].reverse() : servers) {
+        const before = treeCpuSeconds([server.pid]);
+        const result = await wrk(`http://127.0.0.1:${server.port}/invocations`, script, CONNECTIONS, SECONDS);
+        const cpu = treeCpuSeconds([server.pid]) - before;
+        rounds[server.name]!.push({
+          rowsPerSecond: result.requestsPerSecond * BODY_ROWS,
+          rowsPerCpuSecond: ((result.requests - result.errors) * BODY_ROWS) / Math.max(cpu, 0.01),
+          errors: result.errors,
+        });
+      }
+    }
+    const summary = (list: BodyMeasure[]): BodyMeasure => ({
+      rowsPerSecond: median(list.map((r) => r.rowsPerSecond)),
+      rowsPerCpuSecond: median(list.map((r) => r.rowsPerCpuSecond)),
+      errors: list.reduce((sum, r) => sum + r.errors, 0),
+    });
+    results[kind] = {
+      smkit: summary(rounds['smkit']!),
+      ...(baselinePid ? { baseline: summary(rounds['baseline']!) } : {}),
+      floorRowsPerCpuSecond: floorRowsPerCpuSecond(kind as BodyKind, body, BODY_ROWS, centroids, K, DIM, 2),
+    };
+  }
+  return results;
+}
+
+/** Prints the body table and the issue's ratios; returns them. */
+function reportBodies(
+  bodies: BodyResults,
+  peerRowsPerSecond: number,
+): Record<string, Record<string, number | boolean>> {
+  const k = (n: number) => `${(n / 1000).toFixed(0)}k`;
+  console.log(
+    `\nbodies of ${BODY_ROWS} rows (rows per CPU-second of the server's processes; peer: ${k(peerRowsPerSecond)} rows/s, CSV)`,
+  );
+  const ratios: Record<string, Record<string, number | boolean>> = {};
+  for (const [kind, result] of Object.entries(bodies)) {
+    const { smkit, baseline } = result;
+    const entry: Record<string, number | boolean> = {
+      vsPeer: smkit.rowsPerSecond / peerRowsPerSecond,
+      ofFloor: smkit.rowsPerCpuSecond / result.floorRowsPerCpuSecond,
+    };
+    if (baseline) entry['vsBaseline'] = smkit.rowsPerCpuSecond / baseline.rowsPerCpuSecond;
+    entry['met'] =
+      (entry['vsBaseline'] === undefined || (entry['vsBaseline'] as number) >= 2) &&
+      (entry['vsPeer'] as number) >= 25 &&
+      (entry['ofFloor'] as number) >= 0.5;
+    ratios[kind] = entry;
+    console.log(
+      `  ${kind.padEnd(9)} smkit ${k(smkit.rowsPerCpuSecond).padStart(6)} rows/CPU-s (${k(smkit.rowsPerSecond)} rows/s)` +
+        (baseline
+          ? `  baseline ${k(baseline.rowsPerCpuSecond).padStart(6)} rows/CPU-s  after/before ${(entry['vsBaseline'] as number).toFixed(2)}x`
+          : '') +
+        `  floor ${k(result.floorRowsPerCpuSecond)} rows/CPU-s (${(entry['ofFloor'] as number).toFixed(2)} of it)` +
+        `  vs peer ${(entry['vsPeer'] as number).toFixed(1)}x  errors ${smkit.errors}` +
+        `  ${entry['met'] ? 'MET' : 'MISS'} (>= 2x before, >= 25x peer, >= 0.5 floor)`,
+    );
+  }
+  return ratios;
 }
 
 await main();

@@ -205,18 +205,99 @@ export function encodeDenseRecords(batch: RecordBatch): Buffer {
  * @example encodeLabelRecords(2, { closest_cluster: new Float32Array([0, 1]) })
  */
 export function encodeLabelRecords(rows: number, columns: Readonly<Record<string, Float32Array>>): Buffer {
+  // Written byte by byte (the bytes protobufjs gives for `encodeRecord({ label })`, framed by
+  // `encodeRecordIO`), without a message object per row.
   const names = Object.keys(columns);
-  const framed: Buffer[] = [];
+  const keys = names.map((name) => Buffer.from(name, 'utf8'));
+  const widths = names.map((name) => columns[name]!.length / rows);
+  // Each label entry: 0x12 len { 0x0a len key, 0x12 len Value { 0x12 len Float32Tensor { 0x0a len floats } } }.
+  const tensorLengths = widths.map((width) => (width > 0 ? 1 + varintSize(width * 4) + width * 4 : 0));
+  const valueLengths = tensorLengths.map((length) => 1 + varintSize(length) + length);
+  const entryLengths = keys.map(
+    (key, i) => 1 + varintSize(key.length) + key.length + 1 + varintSize(valueLengths[i]!) + valueLengths[i]!,
+  );
+  let payloadLength = 0;
+  for (const length of entryLengths) payloadLength += 1 + varintSize(length) + length;
+  const framedLength = 8 + ((payloadLength + 3) & ~3);
+  const out = Buffer.alloc(rows * framedLength);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = 0;
   for (let row = 0; row < rows; row++) {
-    const label: Record<string, TensorInput> = {};
-    for (const name of names) {
-      const column = columns[name]!;
-      const width = column.length / rows;
-      label[name] = { values: column.subarray(row * width, (row + 1) * width) };
+    const start = at + 8;
+    let p = start;
+    for (let i = 0; i < names.length; i++) {
+      const key = keys[i]!;
+      const width = widths[i]!;
+      out[p++] = 0x12;
+      p = writeVarint(out, p, entryLengths[i]!);
+      out[p++] = 0x0a;
+      p = writeVarint(out, p, key.length);
+      for (let b = 0; b < key.length; b++) out[p++] = key[b]!;
+      out[p++] = 0x12;
+      p = writeVarint(out, p, valueLengths[i]!);
+      out[p++] = 0x12;
+      p = writeVarint(out, p, tensorLengths[i]!);
+      if (width > 0) {
+        out[p++] = 0x0a;
+        p = writeVarint(out, p, width * 4);
+        const column = columns[names[i]!]!;
+        for (let v = row * width; v < (row + 1) * width; v++) {
+          view.setFloat32(p, column[v]!, true);
+          p += 4;
+        }
+      }
     }
-    framed.push(encodeRecordIO(encodeRecord({ label })));
+    if (containsMagic(out, start, p)) {
+      // A float that spells the RecordIO magic at an aligned offset: the record is split (rare).
+      const framed = encodeRecordIO(Buffer.from(out.subarray(start, p)));
+      return Buffer.concat([out.subarray(0, at), framed, encodeLabelRecordsFrom(row + 1, rows, columns)]);
+    }
+    out.writeUInt32LE(0xced7230a, at);
+    out.writeUInt32LE(payloadLength, at + 4);
+    at += framedLength;
   }
-  return Buffer.concat(framed);
+  return out;
+}
+
+/** Rows `from` to `rows` of `encodeLabelRecords` (after a split record). */
+function encodeLabelRecordsFrom(
+  from: number,
+  rows: number,
+  columns: Readonly<Record<string, Float32Array>>,
+): Buffer {
+  if (from >= rows) return Buffer.alloc(0);
+  const rest: Record<string, Float32Array> = {};
+  for (const [name, column] of Object.entries(columns)) {
+    const width = column.length / rows;
+    rest[name] = column.subarray(from * width, rows * width);
+  }
+  return encodeLabelRecords(rows - from, rest);
+}
+
+function containsMagic(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i + 4 <= end; i += 4) {
+    if (bytes[i] === 0x0a && bytes[i + 1] === 0x23 && bytes[i + 2] === 0xd7 && bytes[i + 3] === 0xce)
+      return true;
+  }
+  return false;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
 }
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';

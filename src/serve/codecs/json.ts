@@ -1,3 +1,4 @@
+import { lineOfRow, parseJsonLinesRows, parseJsonRows } from '../../io/json-rows.js';
 import { BadRequest, HttpError, PayloadTooLarge } from '../../util/errors.js';
 import type { DecodedInput, DecodeOptions, Tensor } from './types.js';
 
@@ -246,6 +247,15 @@ export function decodeJsonValue(document: Json, featureDim: number | undefined, 
  * a plain list of rows or a single row.
  */
 export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
+  // Rows of numbers (`{"instances": [...]}` or a list of lists) are read from the bytes; anything
+  // else, errors included, takes JSON.parse and the checks below.
+  const rows = parseJsonRows(body, MAX_DENSE_VALUES);
+  if (rows) return { batch: rows, shape: [rows.rows, rows.dim], describe: (row) => `instance ${row + 1}` };
+  return decodeJsonDocument(body, options);
+}
+
+/** `decodeJson` without the byte-level fast path: JSON.parse, then `decodeJsonValue`. */
+export function decodeJsonDocument(body: Buffer, options: DecodeOptions): DecodedInput {
   let document: Json;
   checkDepth(body, 'the body');
   try {
@@ -258,6 +268,19 @@ export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
 
 /** `application/jsonlines`: one instance per line, in any of the JSON instance shapes. */
 export function decodeJsonLines(body: Buffer, options: DecodeOptions): DecodedInput {
+  const fast = parseJsonLinesRows(body, MAX_DENSE_VALUES);
+  if (fast) {
+    return {
+      batch: fast,
+      shape: [fast.rows, fast.dim],
+      describe: (row) => `line ${lineOfRow(body, row)}`,
+    };
+  }
+  return decodeJsonLinesDocuments(body, options);
+}
+
+/** `decodeJsonLines` without the byte-level fast path: JSON.parse per line. */
+export function decodeJsonLinesDocuments(body: Buffer, options: DecodeOptions): DecodedInput {
   const lines = body.toString('utf8').split('\n');
   const rows: { values: Float32Array; dim: number; line: number }[] = [];
   let spent = 0;
