@@ -15,6 +15,11 @@ export interface CutBatch {
   readonly body: Buffer;
   /** The records as read (before any input filter), when the caller asked to keep them. */
   readonly originals?: readonly Buffer[];
+  /**
+   * Hands the body's memory back for a later batch, once it is sent and answered (optional: without
+   * it the memory is collected). The body must not be used afterwards.
+   */
+  release(): void;
 }
 
 /** How `cutBatches` cuts a file. */
@@ -59,6 +64,8 @@ class BatchPacker {
   private runEnd = 0;
   /** Batches completed since the last `take`. */
   private done: CutBatch[] = [];
+  /** Released bodies of `maxBytes`, reused: a payload's memory is allocated once per batch in flight. */
+  private readonly free: Buffer[] = [];
 
   constructor(
     private readonly options: CutOptions,
@@ -87,7 +94,10 @@ class BatchPacker {
       this.flush();
     }
     if (this.count === 0 && maxBytes > 0) {
-      this.body = Buffer.allocUnsafe(strategy === 'SingleRecord' ? bytes : maxBytes);
+      this.body =
+        strategy === 'SingleRecord'
+          ? Buffer.allocUnsafe(bytes)
+          : (this.free.pop() ?? Buffer.allocUnsafe(maxBytes));
     }
     if (this.extra && followedByNewline) {
       this.append(source, start, end + 1);
@@ -128,13 +138,17 @@ class BatchPacker {
   flush(): void {
     if (this.count === 0) return;
     this.copyRun();
-    const body = this.body ? this.body.subarray(0, this.size) : Buffer.concat(this.pieces, this.size);
+    const storage = this.body;
+    const body = storage ? storage.subarray(0, this.size) : Buffer.concat(this.pieces, this.size);
+    const reusable = storage !== undefined && storage.length === this.options.maxBytes;
+    const free = this.free;
     this.done.push({
       index: this.index++,
       first: this.first,
       count: this.count,
       body,
       ...(this.originals ? { originals: this.originals } : {}),
+      release: reusable ? () => free.push(storage) : () => undefined,
     });
     this.first += this.count;
     this.count = 0;

@@ -279,6 +279,8 @@ async function transformFile(
       },
       timeoutMs,
     });
+    // Sent and answered: its memory can carry a later batch.
+    batch.release();
     if (answer.status < 200 || answer.status > 299) {
       throw new SmkitError(
         `mini-batch ${batch.index + 1} (from record ${batch.first}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,
