@@ -121,14 +121,20 @@ function parseWrk(output: string): WrkResult {
   };
 }
 
-/** Runs wrk against `url` (with a Lua `script` for POST bodies) and parses its latency report. */
+/**
+ * Runs wrk against `url` (with a Lua `script` for POST bodies) and parses its latency report. wrk drops
+ * answers slower than `timeoutSeconds` (its default is 2 s) from the latencies and counts them as errors.
+ */
 export function wrk(
   url: string,
   script: string | undefined,
   connections: number,
   seconds: number,
+  timeoutSeconds = 2,
 ): Promise<WrkResult> {
   const args = [
+    '--timeout',
+    `${timeoutSeconds}s`,
     '-t',
     connections > 1 ? '2' : '1',
     '-c',

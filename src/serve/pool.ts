@@ -34,7 +34,12 @@ export interface PooledModelHandler extends ModelHandler {
   readonly threadsReady: Promise<boolean>;
 }
 
-/** Bodies at or above this size leave the HTTP thread by default. */
+/**
+ * Bodies at or above this size leave the HTTP thread by default. Chosen from `npm run bench:sweep`
+ * (bench/results/sweep.json: the pool against inline-with-turns for 1 to 10,000-row CSV bodies); the
+ * committed sweep ran on an overloaded machine and did not separate the routes, so 1 MiB stays until a
+ * quiet re-run picks the smallest size from which the pool wins.
+ */
 export const DEFAULT_POOL_MIN_BYTES = 1024 * 1024;
 
 /**
