@@ -184,7 +184,7 @@ async function peerTransform(input: string, output: string, trainCsv: string, ro
 function floor(
   file: string,
   centroids: Float32Array,
-): { seconds: number; rows: number; rowsPerSecond: number } {
+): { seconds: number; cpuSeconds: number; rows: number; rowsPerSecond: number; rowsPerCpuSecond: number } {
   const fd = openSync(file, 'r');
   const chunk = Buffer.allocUnsafe(PAYLOAD_MB * MIB + 4096);
   const values = new Float32Array(DIM * 65536);
@@ -193,6 +193,7 @@ function floor(
   let rows = 0;
   let sink = 0;
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   for (;;) {
     const read = readSync(fd, chunk, carry, chunk.length - carry, null);
     const end = carry + read;
@@ -270,8 +271,10 @@ function floor(
   }
   closeSync(fd);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (sink < 0) console.log(sink);
-  return { seconds, rows, rowsPerSecond: rows / seconds };
+  return { seconds, cpuSeconds, rows, rowsPerSecond: rows / seconds, rowsPerCpuSecond: rows / cpuSeconds };
 }
 
 async function main(): Promise<void> {
@@ -316,7 +319,9 @@ async function main(): Promise<void> {
     }
     const after = runs.after.at(-1)!;
     const floorRun = floor(inputFile, model.centroids);
-    console.log(`floor (1 thread): ${floorRun.rowsPerSecond.toFixed(0)} rows/s`);
+    console.log(
+      `floor (1 thread): ${floorRun.rowsPerSecond.toFixed(0)} rows/s  ${floorRun.rowsPerCpuSecond.toFixed(0)} rows/CPU-s`,
+    );
 
     let peer: Awaited<ReturnType<typeof peerTransform>> | undefined;
     if (PEER) {
@@ -338,7 +343,7 @@ async function main(): Promise<void> {
       rowsPerSecondVsPeer: peer ? after.rowsPerSecond / peer.rowsPerSecond : undefined,
       rowsPerCpuSecondVsPeer: peer ? after.rowsPerCpuSecond / peer.rowsPerCpuSecond : undefined,
       // The floor is one thread: smkit's rows per CPU-second against it is the share of the CPU's limit.
-      rowsPerCpuSecondVsFloor: after.rowsPerCpuSecond / floorRun.rowsPerSecond,
+      rowsPerCpuSecondVsFloor: after.rowsPerCpuSecond / floorRun.rowsPerCpuSecond,
       rowsPerSecondVsFloorOnAllCores: after.rowsPerSecond / (floorRun.rowsPerSecond * cores),
       ...(runs.before.length
         ? {
