@@ -13,31 +13,37 @@
  * peer reads CSV only, so its CSV figure) and the fraction of the floor (bench/floor.ts: the same body
  * through the tightest loop, no HTTP, one thread).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { encodeNDArrayList } from '../src/io/mxnet-ndarray.js';
 import { type BodyKind, CONTENT_TYPES, encodeBody, parseBodyKinds } from './bodies.js';
 import { floorRowsPerCpuSecond } from './floor.js';
+import {
+  csv,
+  DIM,
+  fitKmeansModel,
+  K,
+  makeRows,
+  option,
+  type Peer,
+  repo,
+  startPeer,
+  startSmkitServe,
+  TRAIN_ROWS,
+  treeCpuSeconds,
+  waitForPing,
+  type WrkResult,
+  wrk,
+  wrkPostScript,
+} from './kmeans-serving.js';
 import { median } from './stats.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
-
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
 
 const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 32);
 const WORKERS = option('workers', os.availableParallelism());
-const DIM = 50;
-const K = 10;
-const TRAIN_ROWS = 20_000;
 const ROUNDS = option('rounds', 3);
 const PORTS = { peer: 18081, smkit: 18082, bare: 18083, baseline: 18084 } as const;
 type Server = 'peer' | 'smkit' | 'bare';
@@ -53,233 +59,49 @@ const ONLY_BODIES = process.argv.includes('--only-bodies');
 const WRITE = !process.argv.includes('--no-write');
 const BODY_ROWS = 1000;
 
-/** Deterministic data: 10 Gaussian-ish blobs in 50 dimensions. */
-function makeRows(count: number, seed: number): number[][] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  const centers = Array.from({ length: K }, () => Array.from({ length: DIM }, () => random() * 20 - 10));
-  return Array.from({ length: count }, () => {
-    const c = centers[Math.floor(random() * K)]!;
-    return c.map((v) => Number((v + (random() + random() + random() - 1.5) * 2).toFixed(4)));
-  });
-}
-
-const csv = (rows: number[][]) => `${rows.map((r) => r.join(',')).join('\n')}\n`;
-
-const FIT = `
-import sys, numpy as np
-from sklearn.cluster import KMeans
-X = np.loadtxt(sys.argv[1], delimiter=",", dtype=np.float32)
-m = KMeans(n_clusters=int(sys.argv[2]), n_init=1, random_state=0).fit(X)
-np.savetxt(sys.stdout, m.cluster_centers_, delimiter=",", fmt="%.9g")
-`;
-
-/** One wrk run's numbers. */
-interface WrkResult {
-  readonly requestsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  readonly requests: number;
-}
-
 /** A wrk result plus the server's CPU time per request. */
 interface Measured extends WrkResult {
   readonly cpuMicrosPerRequest: number;
 }
 
-function ms(text: string): number {
-  const match = /([\d.]+)(us|ms|s)/.exec(text);
-  if (!match) return Number.NaN;
-  const value = Number(match[1]);
-  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
-}
-
-function parseWrk(output: string): WrkResult {
-  const line = (label: string) => new RegExp(`^\\s*${label}\\s+(\\S+)`, 'm').exec(output)?.[1] ?? '';
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return {
-    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
-    p50Ms: ms(line('50%')),
-    p99Ms: ms(line('99%')),
-    errors: non2xx + socketErrors,
-    requests,
-  };
-}
-
-function wrk(
-  url: string,
-  script: string | undefined,
-  connections: number,
-  seconds: number,
-): Promise<WrkResult> {
-  const args = [
-    '-t',
-    connections > 1 ? '2' : '1',
-    '-c',
-    String(connections),
-    '-d',
-    `${seconds}s`,
-    '--latency',
-  ];
-  if (script) args.push('-s', script);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(parseWrk(output)) : reject(new Error(`wrk exited ${code}`)),
-    );
-  });
-}
-
-/** utime + stime (clock ticks) and parent pid of a process, from /proc. */
-function procStat(pid: number): { ticks: number; ppid: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds used so far by processes `roots` and all their descendants. */
-function treeCpuSeconds(roots: readonly number[]): number {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(Number(entry));
-    if (stat) parents.set(Number(entry), stat.ppid);
-  }
-  const tree = new Set(roots);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (!tree.has(pid) && tree.has(ppid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  let ticks = 0;
-  for (const pid of tree) ticks += procStat(pid)?.ticks ?? 0;
-  return ticks / 100;
-}
-
-async function waitForPing(port: number, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const reply = await fetch(`http://127.0.0.1:${port}/ping`);
-      if (reply.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} did not answer /ping on port ${port}`);
-}
-
-function peerDir(): string {
-  const dir = path.resolve(repo, '../shared/peers/sklearn-byoc');
-  if (existsSync(path.join(dir, 'start.sh'))) return dir;
-  throw new Error('the sklearn BYOC peer (../shared/peers/sklearn-byoc) was not found');
-}
-
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-bench-serve-'));
   const children: ChildProcess[] = [];
-  const peer = peerDir();
+  let peer: Peer | undefined;
   try {
-    const trainCsv = path.join(work, 'train.csv');
-    await writeFile(trainCsv, csv(makeRows(TRAIN_ROWS, 1)));
-    const centroidsText = execFileSync('/usr/bin/python3', ['-c', FIT, trainCsv, String(K)], {
-      encoding: 'utf8',
-    });
-    const centroidsCsv = path.join(work, 'centroids.csv');
-    await writeFile(centroidsCsv, centroidsText);
-    const centroids = Float32Array.from(centroidsText.trim().split(/[\n,]/).map(Number));
-    await mkdir(path.join(work, 'model'));
-    await writeFile(
-      path.join(work, 'model', 'model_algo-1'),
-      encodeNDArrayList({ arrays: [{ shape: [K, DIM], data: centroids }], names: [] }),
-    );
-
+    const model = await fitKmeansModel(work);
     const queries = makeRows(1000, 2);
     const bodies = { single: csv(queries.slice(0, 1)), multi: csv(queries) };
     const scripts: Record<string, string> = {};
     for (const [name, body] of Object.entries(bodies)) {
       const bodyFile = path.join(work, `${name}.csv`);
-      await writeFile(bodyFile, body);
-      scripts[name] = path.join(work, `${name}.lua`);
-      await writeFile(
-        scripts[name],
-        `wrk.method = "POST"\nwrk.headers["Content-Type"] = "text/csv"\n` +
-          `local f = io.open("${bodyFile}", "rb")\nwrk.body = f:read("*a")\nf:close()\n`,
-      );
+      writeFileSync(bodyFile, body);
+      scripts[name] = await wrkPostScript(path.join(work, `${name}.lua`), bodyFile);
     }
 
-    execFileSync('bash', [path.join(peer, 'start.sh'), trainCsv, String(K)], {
-      env: { ...process.env, PEER_PORT: String(PORTS.peer), PEER_WORKERS: String(WORKERS) },
-      stdio: 'inherit',
-    });
+    peer = await startPeer(model.trainCsv, PORTS.peer, WORKERS);
     children.push(
-      spawn(process.execPath, [path.join(repo, 'bin', 'smkit'), 'serve'], {
-        env: {
-          ...process.env,
-          SAGEMAKER_BASE_DIR: work,
-          SAGEMAKER_BIND_TO_PORT: String(PORTS.smkit),
-          SAGEMAKER_MODEL_SERVER_WORKERS: String(WORKERS),
-          SAGEMAKER_CONTAINER_LOG_LEVEL: '30',
-        },
-        stdio: 'inherit',
-      }),
+      startSmkitServe(repo, work, PORTS.smkit, WORKERS),
       spawn(
         process.execPath,
         [
           path.join(repo, 'dist', 'bench', 'bare-server.js'),
           String(PORTS.bare),
           String(WORKERS),
-          centroidsCsv,
+          model.centroidsCsv,
         ],
         { stdio: 'inherit' },
       ),
     );
-    if (BASELINE) {
-      children.push(
-        spawn(process.execPath, [path.join(path.resolve(BASELINE), 'bin', 'smkit'), 'serve'], {
-          env: {
-            ...process.env,
-            SAGEMAKER_BASE_DIR: work,
-            SAGEMAKER_BIND_TO_PORT: String(PORTS.baseline),
-            SAGEMAKER_MODEL_SERVER_WORKERS: String(WORKERS),
-            SAGEMAKER_CONTAINER_LOG_LEVEL: '30',
-          },
-          stdio: 'inherit',
-        }),
-      );
-    }
+    if (BASELINE) children.push(startSmkitServe(path.resolve(BASELINE), work, PORTS.baseline, WORKERS));
     await Promise.all([
-      waitForPing(PORTS.peer, 'the sklearn peer'),
       waitForPing(PORTS.smkit, 'smkit serve'),
       waitForPing(PORTS.bare, 'the bare node:http server'),
       ...(BASELINE ? [waitForPing(PORTS.baseline, `the baseline smkit (${BASELINE})`)] : []),
     ]);
 
     const pids: Record<Server, number[]> = {
-      peer: ['gunicorn.pid', 'nginx.pid.main'].map((f) =>
-        Number(readFileSync(path.join('/tmp/sk-peer', f), 'utf8')),
-      ),
+      peer: peer.pids,
       smkit: [children[0]!.pid!],
       bare: [children[1]!.pid!],
     };
@@ -321,7 +143,7 @@ async function main(): Promise<void> {
     const bodyResults = await measureBodies(
       work,
       queries,
-      centroids,
+      model.centroids,
       children[0]!.pid!,
       BASELINE ? children[2]!.pid! : undefined,
     );
@@ -407,7 +229,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${out}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    execFileSync('bash', [path.join(peer, 'stop.sh')]);
+    peer?.stop();
     await rm(work, { recursive: true, force: true });
   }
 }

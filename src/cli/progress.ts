@@ -44,12 +44,17 @@ export function renderTrainingProgress(
 }
 
 /**
- * The transform line: files done plus the share of the current file's mini-batches.
+ * The transform line: files done plus the share of the current file read (or, without byte counts, of
+ * its mini-batches). Files are cut as they are read, so `fileBatches` counts the batches cut so far.
  * @example renderTransformProgress({ file: 'a.csv', filesDone: 1, files: 2, batches: 1, fileBatches: 2 })
  * // 'transform [##################------]  75% file 2/2 a.csv: 1/2 mini-batches'
  */
 export function renderTransformProgress(p: TransformProgress): string {
-  const fraction = (p.filesDone + p.batches / Math.max(1, p.fileBatches)) / Math.max(1, p.files);
+  const ofFile =
+    p.fileBytes !== undefined && p.bytesRead !== undefined
+      ? p.bytesRead / Math.max(1, p.fileBytes)
+      : p.batches / Math.max(1, p.fileBatches);
+  const fraction = (p.filesDone + ofFile) / Math.max(1, p.files);
   return `transform ${renderProgressBar(fraction)} file ${p.filesDone + 1}/${p.files} ${p.file}: ${p.batches}/${p.fileBatches} mini-batches`;
 }
 

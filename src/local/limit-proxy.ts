@@ -112,8 +112,15 @@ export function createLimitProxy(
       );
       return;
     }
-    const body = await readLimited(req, limits.maxBodyBytes);
-    if (body === undefined) {
+    // A body of declared length within the limit streams through (batch transform sends 6-100 MB
+    // bodies: holding each one here would cost a copy per request); chunked ones are counted first.
+    const declared = req.headers['content-length'];
+    const streams =
+      declared !== undefined &&
+      req.headers['transfer-encoding'] === undefined &&
+      Number(declared) <= limits.maxBodyBytes;
+    const body = streams ? undefined : await readLimited(req, limits.maxBodyBytes);
+    if (!streams && body === undefined) {
       refuse(
         res,
         413,
@@ -132,7 +139,7 @@ export function createLimitProxy(
       port: target.port,
       method: req.method,
       path: url,
-      headers: { ...forwardedHeaders(req), 'content-length': body.length },
+      headers: { ...forwardedHeaders(req), 'content-length': body ? body.length : Number(declared) },
     });
     const timer = setTimeout(() => {
       upstream.destroy();
@@ -164,6 +171,7 @@ export function createLimitProxy(
       res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: `the model server did not answer: ${error.message}` }));
     });
-    upstream.end(body);
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
   });
 }

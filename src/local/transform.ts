@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type AssembleWith,
@@ -13,9 +13,9 @@ import {
 } from '../contract/transform.js';
 import { send } from '../io/http-client.js';
 import { parseMediaType } from '../io/media-type.js';
-import { encodeRecordIO, splitRecordIO } from '../io/recordio.js';
 import { InputError, SmkitError } from '../util/errors.js';
 import { listFiles } from './job-tree.js';
+import { type CutBatch, cutBatches } from './transform-batches.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
 
 /** Options of `smkit local transform` against a running endpoint. */
@@ -46,9 +46,12 @@ export interface TransformProgress {
   readonly file: string;
   readonly filesDone: number;
   readonly files: number;
-  /** Mini-batches of `file` answered so far, of `fileBatches`. */
+  /** Mini-batches of `file` answered so far, of `fileBatches` cut so far (the file is cut as it is read). */
   readonly batches: number;
   readonly fileBatches: number;
+  /** Bytes of `file` read so far, of `fileBytes`. */
+  readonly bytesRead?: number;
+  readonly fileBytes?: number;
 }
 
 /** The parameters a transform ran with, and where each came from (`flag`, `container` or `default`). */
@@ -119,23 +122,6 @@ export async function resolveExecutionParameters(
   return { ...checkExecutionParameters(parameters, source), source };
 }
 
-/** Cuts a file into records: one per line, one per RecordIO record (split parts kept together), or the whole file. */
-export function splitRecords(data: Buffer, splitType: SplitType, file: string): Buffer[] {
-  if (splitType === 'None') return data.length ? [data] : [];
-  if (splitType === 'TFRecord') {
-    throw new InputError(`${file}: local transform cannot split TFRecord files; use Line, RecordIO or None`);
-  }
-  if (splitType === 'Line') {
-    const lines = data.toString('utf8').split('\n');
-    return lines
-      .map((line) => line.replace(/\r$/, ''))
-      .filter((line) => line !== '')
-      .map((l) => Buffer.from(l));
-  }
-  // Each record is sent framed, as batch transform sends RecordIO splits.
-  return splitRecordIO(data, file).map((payload) => encodeRecordIO(payload));
-}
-
 type Format = 'csv' | 'json' | 'other';
 
 function formatOf(contentType: string): Format {
@@ -168,63 +154,6 @@ function join(input: string, output: string, inputFormat: Format, outputFormat: 
   );
 }
 
-interface Batch {
-  readonly records: Buffer[];
-  readonly body: Buffer;
-}
-
-function batchBody(records: readonly Buffer[], splitType: SplitType): Buffer {
-  if (splitType === 'Line') return Buffer.from(records.map((r) => `${r.toString('utf8')}\n`).join(''));
-  return Buffer.concat(records);
-}
-
-/** Packs records into mini-batches that stay within the payload limit; a batch never spans files. */
-export function makeBatches(
-  records: readonly Buffer[],
-  splitType: SplitType,
-  strategy: BatchStrategy,
-  maxBytes: number,
-  file: string,
-): Batch[] {
-  const batches: Batch[] = [];
-  let current: Buffer[] = [];
-  let size = 0;
-  const extra = splitType === 'Line' ? 1 : 0;
-  const flush = () => {
-    if (current.length) batches.push({ records: current, body: batchBody(current, splitType) });
-    current = [];
-    size = 0;
-  };
-  for (const [i, record] of records.entries()) {
-    const bytes = record.length + extra;
-    if (maxBytes > 0 && bytes > maxBytes) {
-      throw new InputError(
-        `${file}: record ${i + 1} is ${bytes} bytes, over MaxPayloadInMB (${maxBytes} bytes); raise --max-payload or split the input (--split-type Line)`,
-      );
-    }
-    if (strategy === 'SingleRecord' || (maxBytes > 0 && size + bytes > maxBytes)) flush();
-    current.push(record);
-    size += bytes;
-  }
-  flush();
-  return batches;
-}
-
-async function pool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /**
  * Runs a batch transform against an endpoint as SageMaker does: execution parameters resolved first, each
  * input file split into records and mini-batches (never across files), InputFilter / JoinSource /
@@ -255,63 +184,162 @@ export async function runTransform(options: TransformOptions): Promise<Transform
   for (const [fileIndex, relative] of files.entries()) {
     const inputFile = path.join(options.input, relative);
     try {
-      const records = splitRecords(await readFile(inputFile), options.splitType, relative);
-      const sent = inputFilter
-        ? records.map((r) => Buffer.from(applyFilter(r.toString('utf8'), inputFilter, inputFormat, 'input')))
-        : records;
-      const batches = makeBatches(sent, options.splitType, parameters.BatchStrategy, maxBytes, relative);
-      const originals: Buffer[][] = [];
-      const firsts: number[] = [];
-      let at = 0;
-      for (const batch of batches) {
-        firsts.push(at + 1);
-        originals.push(records.slice(at, at + batch.records.length));
-        at += batch.records.length;
-      }
-      const outputs: Buffer[] = new Array(batches.length);
-      let finished = 0;
-      await pool(batches, parameters.MaxConcurrentTransforms, async (batch, index) => {
-        const answer = await send(`${options.endpoint}/invocations`, {
-          method: 'POST',
-          body: batch.body,
-          headers: {
-            'content-type': options.contentType,
-            accept: options.accept,
-            ...(maxBytes === 0
-              ? { 'transfer-encoding': 'chunked' }
-              : { 'content-length': batch.body.length }),
-          },
-          timeoutMs: options.invocationTimeoutMs ?? TRANSFORM_LIMITS.defaultInvocationTimeoutSeconds * 1000,
-        });
-        if (answer.status < 200 || answer.status > 299) {
-          throw new SmkitError(
-            `mini-batch ${index + 1} (from record ${firsts[index]}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,
-          );
-        }
-        const text = () => answer.body.toString('utf8');
-        outputs[index] = perRecord
-          ? Buffer.from(
-              outputRecords(text(), originals[index]!, options, inputFormat, outputFormat, outputFilter),
-            )
-          : assemble(answer.body, options.assembleWith);
-        finished++;
-        options.onProgress?.({
-          file: relative,
-          filesDone: fileIndex,
-          files: files.length,
-          batches: finished,
-          fileBatches: batches.length,
-        });
-      });
       const outputFile = path.join(options.output, `${relative}.out`);
-      await mkdir(path.dirname(outputFile), { recursive: true });
-      await writeFile(outputFile, Buffer.concat(outputs));
-      done.push({ input: inputFile, output: outputFile, records: records.length, requests: batches.length });
+      const { records, requests } = await transformFile(inputFile, outputFile, {
+        options,
+        name: relative,
+        parameters,
+        maxBytes,
+        mapRecord: inputFilter
+          ? (record) => Buffer.from(applyFilter(record.toString('utf8'), inputFilter, inputFormat, 'input'))
+          : undefined,
+        answer: (body, originals) =>
+          perRecord
+            ? Buffer.from(
+                outputRecords(
+                  body.toString('utf8'),
+                  originals!,
+                  options,
+                  inputFormat,
+                  outputFormat,
+                  outputFilter,
+                ),
+              )
+            : assemble(body, options.assembleWith),
+        perRecord,
+        progress: (batches, fileBatches, bytesRead, fileBytes) =>
+          options.onProgress?.({
+            file: relative,
+            filesDone: fileIndex,
+            files: files.length,
+            batches,
+            fileBatches,
+            bytesRead,
+            fileBytes,
+          }),
+      });
+      done.push({ input: inputFile, output: outputFile, records, requests });
     } catch (error) {
       failures.push({ input: inputFile, error: (error as Error).message });
     }
   }
   return { parameters, files: done, failures, seconds: (Date.now() - started) / 1000 };
+}
+
+/** What `transformFile` needs besides the files. */
+interface FileJob {
+  readonly options: TransformOptions;
+  readonly name: string;
+  readonly parameters: ExecutionParameters;
+  readonly maxBytes: number;
+  readonly mapRecord: ((record: Buffer) => Buffer) | undefined;
+  /** The bytes written for one answer; `originals` are the batch's input records when `perRecord`. */
+  readonly answer: (body: Buffer, originals: readonly Buffer[] | undefined) => Buffer;
+  readonly perRecord: boolean;
+  readonly progress: (batches: number, fileBatches: number, bytesRead: number, fileBytes: number) => void;
+}
+
+/**
+ * Transforms one file: cuts it into mini-batches as it reads (`cutBatches`), keeps at most
+ * MaxConcurrentTransforms requests in flight and at most twice that many answers waiting for an earlier
+ * one, and appends answers to the output in input order as they arrive. The output is written beside
+ * its final name and renamed once every batch is answered, so a failed file leaves no `.out` behind.
+ * Memory stays a few payloads, whatever the file's size.
+ */
+async function transformFile(
+  inputFile: string,
+  outputFile: string,
+  job: FileJob,
+): Promise<{ records: number; requests: number }> {
+  const { options, parameters, maxBytes } = job;
+  const concurrency = parameters.MaxConcurrentTransforms;
+  const window = 2 * concurrency;
+  const fileBytes = (await stat(inputFile)).size;
+  await mkdir(path.dirname(outputFile), { recursive: true });
+  const partial = `${outputFile}.partial`;
+  const output = await open(partial, 'w');
+  const waiting = new Map<number, Buffer>();
+  let nextToWrite = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  let failure: Error | undefined;
+  let answered = 0;
+  let cut = 0;
+  let records = 0;
+  let bytesRead = 0;
+  const inFlight = new Set<Promise<void>>();
+  const timeoutMs = options.invocationTimeoutMs ?? TRANSFORM_LIMITS.defaultInvocationTimeoutSeconds * 1000;
+  const transformBatch = async (batch: CutBatch): Promise<void> => {
+    const answer = await send(`${options.endpoint}/invocations`, {
+      method: 'POST',
+      body: batch.body,
+      headers: {
+        'content-type': options.contentType,
+        accept: options.accept,
+        ...(maxBytes === 0 ? { 'transfer-encoding': 'chunked' } : { 'content-length': batch.body.length }),
+      },
+      timeoutMs,
+    });
+    // Sent and answered: its memory can carry a later batch.
+    batch.release();
+    if (answer.status < 200 || answer.status > 299) {
+      throw new SmkitError(
+        `mini-batch ${batch.index + 1} (from record ${batch.first}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,
+      );
+    }
+    waiting.set(batch.index, job.answer(answer.body, batch.originals));
+    for (let next = waiting.get(nextToWrite); next !== undefined; next = waiting.get(nextToWrite)) {
+      const bytes = next;
+      waiting.delete(nextToWrite++);
+      writing = writing.then(() => output.write(bytes));
+    }
+    answered++;
+    job.progress(answered, cut, bytesRead, fileBytes);
+    // The slot frees once this answer (and the ones before it) reached the file: backpressure.
+    await writing;
+  };
+  try {
+    try {
+      for await (const batch of cutBatches(inputFile, job.name, {
+        splitType: options.splitType as 'Line' | 'RecordIO' | 'None',
+        strategy: parameters.BatchStrategy,
+        maxBytes,
+        mapRecord: job.mapRecord,
+        keepOriginals: job.perRecord,
+        onRead: (bytes) => {
+          bytesRead = bytes;
+        },
+      })) {
+        while (
+          !failure &&
+          inFlight.size > 0 &&
+          (inFlight.size >= concurrency || batch.index - nextToWrite >= window)
+        ) {
+          await Promise.race(inFlight);
+        }
+        if (failure) break;
+        cut++;
+        records += batch.count;
+        const running: Promise<void> = transformBatch(batch)
+          .catch((error: unknown) => {
+            failure ??= error as Error;
+          })
+          .finally(() => inFlight.delete(running));
+        inFlight.add(running);
+      }
+    } catch (error) {
+      failure ??= error as Error;
+    }
+    await Promise.all(inFlight);
+    await writing;
+    if (failure) throw failure;
+    await output.close();
+    await rename(partial, outputFile);
+    return { records, requests: cut };
+  } catch (error) {
+    await output.close().catch(() => undefined);
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 function assemble(body: Buffer, assembleWith: AssembleWith): Buffer {

@@ -19,7 +19,10 @@ const requireCjs = createRequire(import.meta.url);
 
 /**
  * Bodies from this size on wait their turn (`turnstile.ts`) before computing: one large invocation per
- * event-loop turn. Smaller ones cost less than the wait.
+ * event-loop turn. Smaller ones cost less than the wait. Chosen from `npm run bench:sweep`
+ * (bench/results/sweep.json: 1 to 10,000-row CSV bodies, inline with and without turns, /ping p99 and
+ * rows/s at each size); the committed sweep ran on a machine loaded far past its 2 cores and did not
+ * separate the routes, so 16 KiB stays until a quiet re-run picks the smallest size from which turns win.
  */
 export const TURN_MIN_BYTES = 16 * 1024;
 
@@ -51,6 +54,8 @@ export interface AppOptions {
    * routes): answers the request and returns true, or returns false to pass it on.
    */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+  /** Bodies from this many bytes on take turns (default `TURN_MIN_BYTES`; `Infinity`: none do). */
+  readonly turnMinBytes?: number;
 }
 
 /** An invocation in flight, expired by the sweep timer after SAGEMAKER_MODEL_SERVER_TIMEOUT. */
@@ -176,6 +181,7 @@ export function createApp(options: AppOptions): SmkitApp {
     });
   let inFlight = 0;
   const turn = createTurnstile();
+  const turnMinBytes = options.turnMinBytes ?? TURN_MIN_BYTES;
   let closed = false;
   const timeoutMs = settings.timeoutSeconds * 1000;
   // Request ids: a random per-process prefix and a counter, unique across the cluster's processes.
@@ -290,7 +296,7 @@ export function createApp(options: AppOptions): SmkitApp {
     try {
       const body = await readBody(req, { limit: settings.maxPayloadBytes, tooLarge });
       bodyRead = true;
-      if (body.length >= TURN_MIN_BYTES) await turn();
+      if (body.length >= turnMinBytes) await turn();
       const accept = req.headers.accept;
       const answer: InvocationResponse = await model.invoke({
         body,

@@ -77,13 +77,13 @@ export async function listen(app: SmkitApp, options: ListenOptions): Promise<Run
   // Responses whose bytes have not all been handed to the kernel yet: a drain waits for them, since
   // a response the app has ended may still sit in the socket's buffer behind a slow reader.
   const unsent = new Set<ServerResponse>();
+  // 'close' follows 'finish' (or a dropped connection): one listener, shared by every response.
+  function sent(this: ServerResponse): void {
+    unsent.delete(this);
+  }
   server.on('request', (_req, res: ServerResponse) => {
     unsent.add(res);
-    const done = (): void => {
-      unsent.delete(res);
-    };
-    res.once('finish', done);
-    res.once('close', done);
+    res.once('close', sent);
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(bindError(error, options.port));

@@ -31,7 +31,10 @@ export function parseAccept(header: string): AcceptRange[] {
  * `*\/*;q=0` refuses everything, so it is not "anything" (negotiation then answers 406).
  */
 export function acceptsAnything(accept: string | undefined): boolean {
-  if (accept === undefined) return true;
+  if (accept === undefined || accept === '*/*') return true;
+  // One range without wildcards or parameters (`text/csv`, what clients send): no need to parse it.
+  // It means "anything" only when it is no media range at all (empty, or no `/`), as parsing finds.
+  if (!/[*,;]/.test(accept)) return !accept.includes('/');
   const ranges = parseAccept(accept);
   return ranges.length === 0 || ranges.every((r) => (r.type === '*/*' || r.type === '*') && r.q > 0);
 }

@@ -34,7 +34,12 @@ export interface PooledModelHandler extends ModelHandler {
   readonly threadsReady: Promise<boolean>;
 }
 
-/** Bodies at or above this size leave the HTTP thread by default. */
+/**
+ * Bodies at or above this size leave the HTTP thread by default. Chosen from `npm run bench:sweep`
+ * (bench/results/sweep.json: the pool against inline-with-turns for 1 to 10,000-row CSV bodies); the
+ * committed sweep ran on an overloaded machine and did not separate the routes, so 1 MiB stays until a
+ * quiet re-run picks the smallest size from which the pool wins.
+ */
 export const DEFAULT_POOL_MIN_BYTES = 1024 * 1024;
 
 /**
@@ -156,7 +161,14 @@ export async function withWorkerPool(
       if (!pooled || request.body.length < minBytes) return inline.invoke(request);
       // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
       // or abandoned request just has its answer dropped by the app.
-      const result = await pool.run(task(request));
+      // A body that owns its memory moves to the thread instead of being copied there (the HTTP thread
+      // is done with it): one copy less of every large body, and no garbage for this thread's GC.
+      const { body } = request;
+      const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+      const result = await pool.run(
+        task(request),
+        owned ? { transferList: [body.buffer as ArrayBuffer] } : {},
+      );
       if ('ok' in result) return result.ok;
       if ('warmed' in result) throw new Error('worker thread: unexpected warm-up answer');
       if ('status' in result) throw new HttpError(result.status, result.message);

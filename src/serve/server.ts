@@ -4,10 +4,37 @@ import {
   type ServingSettings,
   toWireBatchStrategy,
 } from '../contract/index.js';
+import { InputError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { ModelHandler } from './handler.js';
 import { loadModel, type ModelKind } from './kinds/kind.js';
 import { runServer } from './listen.js';
+
+/**
+ * The size thresholds that route large bodies (`bench/sweep.ts` varies them; they are not a user
+ * setting): `SMKIT_POOL_MIN_BYTES` (bodies that leave the HTTP thread, default `DEFAULT_POOL_MIN_BYTES`)
+ * and `SMKIT_TURN_MIN_BYTES` (bodies that take turns, default `TURN_MIN_BYTES`). `Infinity` turns
+ * either off.
+ */
+export function routingThresholds(env: NodeJS.ProcessEnv = process.env): {
+  poolMinBytes?: number;
+  turnMinBytes?: number;
+} {
+  const read = (name: string): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const value = Number(text);
+    if (!(value >= 0))
+      throw new InputError(`${name}='${text}' is invalid: expected a number of bytes or Infinity`);
+    return value;
+  };
+  const poolMinBytes = read('SMKIT_POOL_MIN_BYTES');
+  const turnMinBytes = read('SMKIT_TURN_MIN_BYTES');
+  return {
+    ...(poolMinBytes !== undefined ? { poolMinBytes } : {}),
+    ...(turnMinBytes !== undefined ? { turnMinBytes } : {}),
+  };
+}
 
 /** Options of `loadServingModel`; everything has a default. */
 export interface ServingModelOptions {
@@ -40,7 +67,12 @@ export async function loadServingModel(
   const handler = await loadModel(modelDir, context);
   if (!handler.workerLoad || options.pool === false) return handler;
   const { withWorkerPool } = await import('./pool.js');
-  return withWorkerPool(handler, { settings, log });
+  const { poolMinBytes } = routingThresholds();
+  return withWorkerPool(handler, {
+    settings,
+    log,
+    ...(poolMinBytes !== undefined ? { minBytes: poolMinBytes } : {}),
+  });
 }
 
 /**
@@ -89,6 +121,7 @@ export async function serve(settings: ServingSettings, log: Logger): Promise<voi
         loadHandler: () => loadServingModel(modelDir, { settings, log, kinds }),
         settings,
         log,
+        turnMinBytes: routingThresholds().turnMinBytes,
       });
     },
   });

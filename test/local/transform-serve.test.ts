@@ -8,6 +8,7 @@ import { decodeRecord, encodeDenseRecords } from '../../src/io/recordio-protobuf
 import { splitLabelledCsv } from '../../src/local/demo.js';
 import { type LocalEndpoint, startLocalEndpoint } from '../../src/local/local-endpoint.js';
 import { runTransform, type TransformOptions } from '../../src/local/transform.js';
+import { CASES } from '../fixtures/transform/cases.js';
 
 // Batch transform against the real `smkit serve` with a k-means model (SageMaker's iris centroids).
 const CENTROIDS = [5.04, 3.43, 1.45, 0.25, 6.02, 2.76, 4.47, 1.47, 6.85, 3.04, 5.8, 2.08];
@@ -95,5 +96,13 @@ describe('smkit local transform against smkit serve (k-means)', () => {
     });
     const { predictions } = JSON.parse(out.toString());
     expect(predictions.map((p: { closest_cluster: number }) => p.closest_cluster)).toEqual([0, 1]);
+  });
+
+  // test/fixtures/transform/*.out were written by the transform before it streamed (a88665d, with
+  // test/fixtures/transform/record.ts): cutting files as they are read must not change a byte.
+  it.each(Object.keys(CASES))('writes the recorded output byte for byte: %s', async (name) => {
+    const input = await readFile('test/fixtures/transform/input.csv');
+    const out = await transform(`recorded-${name}`, input, CASES[name]!);
+    expect(out.equals(await readFile(`test/fixtures/transform/${name}.out`))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeRecordIO } from '../../src/io/recordio.js';
-import { runTransform, splitRecords, type TransformOptions } from '../../src/local/transform.js';
+import { runTransform, type TransformOptions } from '../../src/local/transform.js';
 
 let dir: string;
 let server: http.Server;
@@ -38,8 +38,12 @@ beforeEach(async () => {
         res.end('{"error":"bad record"}');
         return;
       }
-      res.writeHead(200, { 'content-type': req.headers.accept ?? 'text/plain' });
-      res.end(body);
+      // A slow mini-batch: the ones after it are answered first.
+      const delay = body.includes('slow') ? 300 : 0;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': req.headers.accept ?? 'text/plain' });
+        res.end(body);
+      }, delay);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,6 +87,15 @@ describe('runTransform', () => {
       MaxPayloadInMB: 'flag',
       MaxConcurrentTransforms: 'default',
     });
+  });
+
+  it('writes answers in input order when later mini-batches are answered first', async () => {
+    await writeFile(path.join(dir, 'in/a.csv'), 'slow\n2\n3\n4\n5\r\n\n6');
+    const result = await runTransform(options({ strategy: 'SingleRecord', concurrency: 3 }));
+    expect(result.failures).toEqual([]);
+    expect(requests.map((r) => r.body).slice(0, 3)).toEqual(['slow\n', '2\n', '3\n']);
+    expect(await out('a.csv.out')).toBe('slow\n2\n3\n4\n5\n6\n');
+    expect(result.files[0]).toMatchObject({ records: 6, requests: 6 });
   });
 
   it('takes the container execution parameters when no flag is given, flags first', async () => {
@@ -145,7 +158,6 @@ describe('runTransform', () => {
     requests = [];
     const frames = [encodeRecordIO(Buffer.from('abc')), encodeRecordIO(Buffer.from('defgh'))];
     await writeFile(path.join(dir, 'in/data.rec'), Buffer.concat(frames));
-    expect(splitRecords(Buffer.concat(frames), 'RecordIO', 'x')).toEqual(frames);
     await runTransform(
       options({
         contentType: 'application/x-recordio-protobuf',

@@ -58,9 +58,16 @@ export function decodeForModel(
   return bindInputs(model.inputs, input);
 }
 
-/** Encodes outputs for an Accept header already resolved against the default (406 when none fits). */
-export function encodeForClient(model: TensorModel, outputs: NamedTensors, accept: string | undefined) {
-  const encoding = chooseEncoding(accept);
+/**
+ * Encodes outputs for an Accept header already resolved against the default (406 when none fits);
+ * `encoding` when the caller has negotiated it already.
+ */
+export function encodeForClient(
+  model: TensorModel,
+  outputs: NamedTensors,
+  accept: string | undefined,
+  encoding = chooseEncoding(accept),
+) {
   const names = model.outputs.map((o) => o.name).filter((name) => name in outputs);
   return { body: encoding.encode(outputRows(outputs, names)), contentType: encoding.type };
 }
@@ -76,10 +83,11 @@ export function createTensorHandler(model: TensorModel): TensorModelHandler {
     kind: model.kind,
     tensorModel: model,
     async invoke(request: InvocationRequest): Promise<InvocationResponse> {
-      chooseEncoding(request.accept); // 406 before any work
+      // Negotiated once, first: a 406 before any work.
+      const encoding = chooseEncoding(request.accept);
       const feeds = decodeForModel(model, request.body, request.contentType);
       const outputs = await model.predict(feeds);
-      return encodeForClient(model, outputs, request.accept);
+      return encodeForClient(model, outputs, request.accept, encoding);
     },
     close: () => model.close(),
   };
