@@ -266,7 +266,12 @@ async function main(): Promise<void> {
       rssLoadedMiB: round(rssLoaded / 2 ** 20, 1),
       rssAfterColdMiB: round(rssFinal / 2 ** 20, 1),
       rssAfterDeletingAllMiB: round(rssDeleted / 2 ** 20, 1),
-      threads: { empty: threadsEmpty, loaded: threadsLoaded, afterCold: threadsFinal, afterDeletingAll: threadsDeleted },
+      threads: {
+        empty: threadsEmpty,
+        loaded: threadsLoaded,
+        afterCold: threadsFinal,
+        afterDeletingAll: threadsDeleted,
+      },
       modelsPerGiBOfRss: Math.round(names.length / (rssLoaded / 2 ** 30)),
       modelsPerGiBOfAddedRss: Math.round(2 ** 30 / perModelRss),
       loadCpuMsPerModel: round(loadCpuMsPerModel),

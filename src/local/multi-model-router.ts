@@ -75,9 +75,7 @@ export function createMultiModelRouter(options: MultiModelRouterOptions): http.S
     if (!dir) {
       const modelDir = path.join(options.extractRoot, id, 'model');
       const url = path.posix.join(resolvePaths(DEFAULT_BASE_DIR).models, id, 'model');
-      dir = prepareModelDir(archive, modelDir, { maxExtractBytes: options.maxExtractBytes }).then(
-        () => url,
-      );
+      dir = prepareModelDir(archive, modelDir, { maxExtractBytes: options.maxExtractBytes }).then(() => url);
       dir.catch(() => extracted.delete(id));
       extracted.set(id, dir);
     }

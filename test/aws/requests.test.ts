@@ -142,7 +142,11 @@ describe('deploy requests', () => {
   test('--multi-model s3://prefix: a MultiModel container over the prefix, the rest as for one model', async () => {
     const session = dryRun();
     const { modelData: _, ...rest } = base;
-    const result = await deploy(session, { ...rest, multiModel: 's3://models/tenants', environment: { A: '1' } });
+    const result = await deploy(session, {
+      ...rest,
+      multiModel: 's3://models/tenants',
+      environment: { A: '1' },
+    });
     expect(session.requests.map((r) => r.operation)).toEqual([
       'DescribeImages',
       'BatchGetImage',
@@ -168,7 +172,12 @@ describe('deploy requests', () => {
     const session = dryRun();
     const { modelData: _, ...rest } = base;
     const lines: string[] = [];
-    await deploy(session, { ...rest, multiModel: folder, bucket: 'my-models', onStatus: (l) => lines.push(l) });
+    await deploy(session, {
+      ...rest,
+      multiModel: folder,
+      bucket: 'my-models',
+      onStatus: (l) => lines.push(l),
+    });
     expect(
       session.requests
         .filter((r) => r.operation === 'PutObject')
@@ -192,10 +201,19 @@ describe('deploy requests', () => {
     const { modelData: _, instanceType: __, ...rest } = base;
     const cases: [DeployOptions, RegExp][] = [
       [{ ...base, multiModel: 's3://models/x/' }, /give it or --model-data, not both/],
-      [{ role: ROLE, instanceType: 'ml.m5.large', modelPackage: arn, multiModel: 's3://m/x/' }, /not --model-package/],
-      [{ ...rest, multiModel: 's3://models/x/', serverless: parseServerless('2048,5') }, /serverless endpoints cannot host/],
+      [
+        { role: ROLE, instanceType: 'ml.m5.large', modelPackage: arn, multiModel: 's3://m/x/' },
+        /not --model-package/,
+      ],
+      [
+        { ...rest, multiModel: 's3://models/x/', serverless: parseServerless('2048,5') },
+        /serverless endpoints cannot host/,
+      ],
       [{ ...rest, instanceType: 'ml.m5.large', multiModel: empty }, /holds no \*\.tar\.gz model archives/],
-      [{ ...rest, instanceType: 'ml.m5.large', multiModel: path.join(work, 'nowhere') }, /neither an s3:\/\/ prefix nor a folder/],
+      [
+        { ...rest, instanceType: 'ml.m5.large', multiModel: path.join(work, 'nowhere') },
+        /neither an s3:\/\/ prefix nor a folder/,
+      ],
     ];
     for (const [options, message] of cases) {
       const session = dryRun();

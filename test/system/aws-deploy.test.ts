@@ -197,7 +197,8 @@ describe('smkit deploy', () => {
   test('--multi-model DIR uploads every archive under one prefix and creates a MultiModel endpoint over it', async () => {
     const folder = path.join(work, 'tenants');
     await mkdir(folder, { recursive: true });
-    for (const name of ['tenant-a.tar.gz', 'tenant-b.tar.gz']) await copyFile(archive, path.join(folder, name));
+    for (const name of ['tenant-a.tar.gz', 'tenant-b.tar.gz'])
+      await copyFile(archive, path.join(folder, name));
     const args = deployArgs(moto.endpoint, 'tenants', '--json');
     const at = args.indexOf('--model-data');
     args.splice(at, 2, '--multi-model', folder);

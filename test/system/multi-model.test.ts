@@ -221,7 +221,10 @@ describe('smkit local serve --multi-model DIR --image (the smkit image)', () => 
     expect(logs).toMatch(/unloaded to make room/);
     expect(logs.match(/router: loaded a\.tar\.gz/g)).toHaveLength(2); // cold, then again after its eviction
     const missing = await invoke('nope.tar.gz');
-    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/answered 400 .*nope\.tar\.gz/)]);
+    expect([missing.code, missing.stderr]).toEqual([
+      1,
+      expect.stringMatching(/answered 400 .*nope\.tar\.gz/),
+    ]);
     expect((await invoke('b.tar.gz')).stdout).toBe(K_JSON);
   }, 600_000);
 });

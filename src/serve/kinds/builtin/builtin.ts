@@ -16,7 +16,8 @@ async function namedAlgorithm(modelDir: string): Promise<string | undefined> {
   const meta = path.join(modelDir, 'model.json');
   if (!existsSync(meta)) return undefined;
   try {
-    const algorithm = (JSON.parse((await readModelFile(meta)).toString('utf8')) as { algorithm?: unknown }).algorithm;
+    const algorithm = (JSON.parse((await readModelFile(meta)).toString('utf8')) as { algorithm?: unknown })
+      .algorithm;
     return typeof algorithm === 'string' ? algorithm : undefined;
   } catch {
     // Not smkit's metadata (e.g. a TF.js model next to it): let the algorithms recognise the files.
