@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
  * that `npm test` stays quick. Needs no Docker and no Python packages.
  */
 export const INTEGRATION_TESTS = [
+  // The docs' shell blocks train and serve models; compiling their TypeScript blocks type-checks the sources (a minute).
+  'test/docs/shell-blocks.test.ts',
+  'test/docs/ts-blocks.test.ts',
   'test/local/cli.test.ts',
   'test/local/demo.test.ts',
   'test/local/local-endpoint.test.ts',

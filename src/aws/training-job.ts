@@ -140,8 +140,9 @@ function stoppingCondition(options: TrainingJobOptions): CreateTrainingJobComman
  * the channels, spot and checkpoint settings, lists what to upload, and builds the CreateTrainingJob request.
  */
 export async function planTrainingJob(options: TrainingJobOptions): Promise<TrainingJobPlan> {
-  if (!options.algorithm === !options.entryPoint) {
-    throw new InputError('give either --algorithm NAME or --entry-point FILE');
+  // Neither: the image's own entry point decides what it trains (a container of your own).
+  if (options.algorithm && options.entryPoint) {
+    throw new InputError('give either --algorithm NAME or --entry-point FILE, not both');
   }
   if (options.checkpointUri !== undefined) parseS3Uri(options.checkpointUri, '--checkpoint');
   const names = new Set<string>();

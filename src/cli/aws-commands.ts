@@ -22,8 +22,11 @@ function registerDeploy(program: Command, context: CliContext): void {
     program
       .command('deploy')
       .description('create (or update) a SageMaker endpoint for an image and model, and wait for InService')
-      .option('--image <uri>', 'ECR image URI (from smkit push)')
-      .option('--model-data <file|s3-uri>', 'model.tar.gz (checked, then uploaded) or s3://...')
+      .option('--image <uri>', 'ECR image URI from smkit push (required unless --model-package)')
+      .option(
+        '--model-data <file|s3-uri>',
+        'model.tar.gz (checked, then uploaded) or s3://... (required unless --model-package)',
+      )
       .option(
         '--model-package <arn>',
         'a model package ARN (from smkit register) instead of --image/--model-data',
@@ -34,7 +37,7 @@ function registerDeploy(program: Command, context: CliContext): void {
       )
       .requiredOption('--role <arn>', 'execution role ARN SageMaker assumes')
       .option('--endpoint-name <name>', 'endpoint name (generated when not given)')
-      .option('--instance-type <type>', 'e.g. ml.m5.large')
+      .option('--instance-type <type>', 'e.g. ml.m5.large (required unless --serverless)')
       .option('--instance-count <n>', 'InitialInstanceCount', integerAtLeast(1), 1)
       .option('--serverless <mem,conc>', 'serverless endpoint: memory MB and max concurrency, e.g. 2048,5')
       .option('--async <s3-uri>', 'asynchronous inference, results written here')

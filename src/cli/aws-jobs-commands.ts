@@ -214,7 +214,7 @@ function registerTransformJob(program: Command, context: CliContext): void {
     .description(
       'run a batch transform job on SageMaker with the flags of `smkit local transform`, within its payload and concurrency limits',
     )
-    .option('--model <name>', 'an existing SageMaker model')
+    .option('--model <name>', 'an existing SageMaker model (this or --image with --model-data is required)')
     .option('--image <uri>', 'or: create a model from this ECR image ...')
     .option('--model-data <file|s3-uri>', '... and this model.tar.gz (a local file is checked and uploaded)')
     .option('--role <arn>', "with --image: the model's execution role")

@@ -238,9 +238,12 @@ export interface TrainingJobFlags {
 export function addTrainingJobFlags(command: Command): Command {
   return command
     .addOption(
-      new Option('--algorithm <name>', 'built-in algorithm').choices(algorithmNames(builtinAlgorithms)),
+      new Option(
+        '--algorithm <name>',
+        'built-in algorithm (or --entry-point; an --image of your own may need neither)',
+      ).choices(algorithmNames(builtinAlgorithms)),
     )
-    .option('--entry-point <file>', 'script mode: the training script')
+    .option('--entry-point <file>', 'script mode: the training script (or --algorithm)')
     .option(
       '--source-dir <dir>',
       'script mode: directory copied to /opt/ml/code (entry point relative to it)',

@@ -157,7 +157,7 @@ function registerServe(local: Command, context: CliContext): void {
   local
     .command('serve')
     .description("serve a model as a SageMaker endpoint would, enforcing SageMaker's limits")
-    .option('--model <file|dir>', 'model.tar.gz or a model directory')
+    .option('--model <file|dir>', 'model.tar.gz or a model directory (this or --multi-model is required)')
     .option(
       '--multi-model <dir>',
       'a multi-model endpoint over this folder of model archives (invoke with --target-model)',
@@ -274,7 +274,10 @@ function registerTransform(local: Command, context: CliContext): void {
   const transform = local
     .command('transform')
     .description('run a batch transform over a directory: X.out per input file X')
-    .option('--model <file|dir>', 'start an endpoint for this model (SAGEMAKER_BATCH=true)')
+    .option(
+      '--model <file|dir>',
+      'start an endpoint for this model, SAGEMAKER_BATCH=true (this or --endpoint is required)',
+    )
     .option('--endpoint <url>', 'or use a running endpoint')
     .option('--image <image>', 'with --model: run the image instead of smkit serve')
     .option('--env <KEY=VALUE>', 'with --model: environment for the model server (repeatable)', collect)

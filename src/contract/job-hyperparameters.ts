@@ -30,7 +30,8 @@ export const DEFAULT_CONTAINER_LOG_LEVEL = 20;
  * `sagemaker_submit_directory`, `sagemaker_container_log_level`, `sagemaker_job_name`, `sagemaker_region`.
  */
 export function jobHyperparameters(options: JobHyperparameterOptions): Record<string, string> {
-  if (options.algorithm) return encodeBuiltInHyperparameters(options.hyperparameters);
+  // A built-in, or an image's own algorithm: the hyperparameters as plain strings.
+  if (options.algorithm || !options.entryPoint) return encodeBuiltInHyperparameters(options.hyperparameters);
   const program = options.sourceDir ? options.entryPoint! : path.basename(options.entryPoint!);
   return encodeScriptModeHyperparameters(
     {

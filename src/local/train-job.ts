@@ -93,9 +93,11 @@ function hyperparametersFor(options: LocalTrainOptions, baseDir: string): Record
 }
 
 async function checkEntryPoint(options: LocalTrainOptions): Promise<void> {
-  if (!options.algorithm === !options.entryPoint) {
+  // An image of your own may train without either (its entry point decides, as on SageMaker).
+  if (options.algorithm ? options.entryPoint : !options.entryPoint && !options.image) {
     throw new InputError(
-      `give either --algorithm ${algorithmNames(builtinAlgorithms).join('|')} or --entry-point FILE`,
+      `give either --algorithm ${algorithmNames(builtinAlgorithms).join('|')} or --entry-point FILE` +
+        (options.algorithm ? '' : ' (or --image IMAGE, whose entry point decides what it trains)'),
     );
   }
   if (!options.entryPoint) return;

@@ -42,6 +42,21 @@ export {
 } from './kinds/builtin/builtin.js';
 export { createPredictorHandler, type PredictorHandlerOptions } from './kinds/builtin/predictor.js';
 export { defaultModelKinds } from './kinds/index.js';
+export type {
+  HookTensorModel,
+  InferenceContext,
+  InferenceHooks,
+  ModelContext,
+} from './kinds/user-code/user-hooks.js';
+export type { TensorModel } from './tensor/model.js';
+export type {
+  ElementType,
+  HostTensor,
+  NamedTensors,
+  TensorData,
+  TensorSpec,
+  DeclaredDim,
+} from './tensor/tensor.js';
 export { detectModelKind, loadModel, type LoadContext, type ModelKind } from './kinds/kind.js';
 export {
   listen,

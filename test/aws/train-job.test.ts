@@ -223,6 +223,50 @@ describe('smkit train-job --dry-run builds CreateTrainingJob as SageMaker takes 
   });
 });
 
+describe('smkit train-job for an image of your own', () => {
+  test('neither --algorithm nor --entry-point: the hyperparameters as plain strings, no SMKIT_ALGORITHM', async () => {
+    const requests = dryRunRequests(
+      await smkit([
+        'train-job',
+        ...AWS,
+        '--hyperparameters',
+        'smkit_algorithm=zscore,feature_dim=4',
+        '--channel',
+        'train=s3://data-bucket/train/',
+        '--output',
+        's3://out-bucket/',
+        '--job-name',
+        'own-image-job',
+        '--dry-run',
+      ]),
+    );
+    const job = inputOf<CreateTrainingJobCommandInput>(requests, 'CreateTrainingJob');
+    expect(job.HyperParameters).toEqual({ smkit_algorithm: 'zscore', feature_dim: '4' });
+    expect(job.Environment).toBeUndefined();
+    expect(job.AlgorithmSpecification?.TrainingImage).toBe(IMAGE);
+  });
+
+  test('both --algorithm and --entry-point: one line saying to give one', async () => {
+    const run = await smkit([
+      'train-job',
+      ...AWS,
+      '--algorithm',
+      'kmeans',
+      '--entry-point',
+      'train.js',
+      '--source-dir',
+      code,
+      '--channel',
+      'train=s3://data-bucket/train/',
+      '--dry-run',
+    ]);
+    expect([run.code, run.stderr]).toEqual([
+      1,
+      'smkit train-job: give either --algorithm NAME or --entry-point FILE, not both\n',
+    ]);
+  });
+});
+
 describe('smkit train-job refuses bad input before any request', () => {
   const kmeans = ['--algorithm', 'kmeans', '--hyperparameters', 'k=2,feature_dim=2'];
   test.each([

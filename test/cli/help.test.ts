@@ -54,4 +54,27 @@ describe('smkit --help and --version', () => {
     expect(line('--accept <type>')).not.toMatch(/required/);
     expect((await smkit(['local', 'invoke', '--help'])).stdout).toMatch(/--body <file\|->.*\(required\)/);
   });
+
+  it.each([
+    [['local', 'train'], '--algorithm <name>', /or --entry-point; an --image of your own may need neither/],
+    [['local', 'train'], '--entry-point <file>', /script mode: the training script \(or --algorithm\)/],
+    [['train-job'], '--algorithm <name>', /or --entry-point; an --image of your own may need neither/],
+    [['local', 'serve'], '--model <file|dir>', /this or --multi-model is required/],
+    [['local', 'transform'], '--model <file|dir>', /this or --endpoint is required/],
+    [['deploy'], '--image <uri>', /required unless --model-package/],
+    [['deploy'], '--model-data <file|s3-uri>', /required unless --model-package/],
+    [['deploy'], '--instance-type <type>', /required unless --serverless/],
+    [['transform-job'], '--model <name>', /this or --image with --model-data is required/],
+  ])(
+    'says when one of two options is required, or can replace another: %s %s',
+    async (command, flag, rule) => {
+      const { stdout } = await smkit([...command, '--help']);
+      // commander wraps long descriptions: read the option's whole entry, up to the next option.
+      const entry = stdout
+        .slice(stdout.indexOf(`  ${flag}`))
+        .split(/\n {2}-/)[0]!
+        .replace(/\s+/g, ' ');
+      expect(entry).toMatch(rule);
+    },
+  );
 });

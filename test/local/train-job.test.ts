@@ -121,6 +121,28 @@ describe('runLocalTraining', () => {
     expect(await readdir(path.join(dir, 'trees/algo-1/code'))).toEqual(['train.js']);
   });
 
+  it('an image of your own trains with neither an algorithm nor an entry point: its hyperparameters as given', async () => {
+    const result = await runLocalTraining(
+      options({
+        algorithm: undefined,
+        image: 'my-container',
+        hyperparameters: { smkit_algorithm: 'zscore', k: '2' },
+      }),
+    );
+    expect(result.status).toBe('Completed');
+    const report = JSON.parse((await untar(result.model!.file))['report-algo-1.json']!);
+    expect([report.hps, report.env.algorithm]).toEqual([{ smkit_algorithm: 'zscore', k: '2' }, undefined]);
+  });
+
+  it('refuses a job with neither an algorithm nor an entry point without an image, and one with both', async () => {
+    await expect(runLocalTraining(options({ algorithm: undefined }))).rejects.toThrow(
+      /^give either --algorithm kmeans\|pca or --entry-point FILE \(or --image IMAGE, whose entry point decides what it trains\)$/,
+    );
+    await expect(runLocalTraining(options({ entryPoint: 'train.js' }))).rejects.toThrow(
+      /^give either --algorithm kmeans\|pca or --entry-point FILE$/,
+    );
+  });
+
   it('feeds Pipe-mode FIFOs epoch after epoch, gunzipped and RecordIO-wrapped', async () => {
     const gz = path.join(dir, 'gz');
     await mkdir(gz);

@@ -18,7 +18,6 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
@@ -34,6 +33,7 @@ import {
   clientConfig,
   MOTO_ACCOUNT,
   type Moto,
+  registerImage,
   smkit,
   startMoto,
   startRecordingProxy,
@@ -49,30 +49,6 @@ let archive: string;
 let nested: string;
 let sagemaker: SageMakerClient;
 let scaling: ApplicationAutoScalingClient;
-
-/** Registers IMAGE in moto's ECR as `smkit push` leaves it (moto has no registry: PutImage). */
-async function putImage(endpoint: string): Promise<void> {
-  const ecr = new ECRClient(clientConfig(endpoint));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'smkit-serve' }));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      size: 2,
-      digest: `sha256:${'a'.repeat(64)}`,
-    },
-    layers: [],
-  };
-  await ecr.send(
-    new PutImageCommand({
-      repositoryName: 'smkit-serve',
-      imageTag: '1.0',
-      imageManifest: JSON.stringify(manifest),
-    }),
-  );
-  ecr.destroy();
-}
 
 const deployArgs = (endpoint: string, name: string, ...more: string[]) => [
   'deploy',
@@ -117,7 +93,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  await putImage(moto.endpoint);
+  await registerImage(moto.endpoint, 'smkit-serve', '1.0');
 });
 
 describe('smkit deploy', () => {

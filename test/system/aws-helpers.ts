@@ -6,6 +6,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { freePort } from '../../src/util/net.js';
 
 // The SDK's Node 20 notice would print once per test file; smkit supports Node 20.
@@ -178,4 +179,32 @@ export async function startRecordingProxy(
 export function targetOf(request: SeenRequest): string | undefined {
   const target = request.headers['x-amz-target'];
   return typeof target === 'string' ? target.split('.').at(-1) : undefined;
+}
+
+/**
+ * Registers `repository:tag` in moto's ECR as `smkit push` leaves it (moto has no registry: PutImage
+ * of a v2 manifest) and returns its URI.
+ */
+export async function registerImage(endpoint: string, repository: string, tag: string): Promise<string> {
+  const ecr = new ECRClient(clientConfig(endpoint));
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
+    layers: [],
+  };
+  await ecr.send(
+    new PutImageCommand({
+      repositoryName: repository,
+      imageTag: tag,
+      imageManifest: JSON.stringify(manifest),
+    }),
+  );
+  ecr.destroy();
+  return `${MOTO_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${repository}:${tag}`;
 }

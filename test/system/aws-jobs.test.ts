@@ -29,13 +29,13 @@ import {
   ListTrainingJobsCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import * as tar from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   clientConfig,
   MOTO_ACCOUNT,
   type Moto,
+  registerImage,
   smkit,
   startMoto,
   startRecordingProxy,
@@ -87,26 +87,6 @@ async function putTrainingLogs(stream: string, lines: readonly string[]): Promis
   );
 }
 
-/** Registers IMAGE in moto's ECR as `smkit push` leaves it (moto has no registry: PutImage). */
-async function putImage(): Promise<void> {
-  const ecr = new ECRClient(clientConfig(moto.endpoint));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'smkit' }));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      size: 2,
-      digest: `sha256:${'a'.repeat(64)}`,
-    },
-    layers: [],
-  };
-  await ecr.send(
-    new PutImageCommand({ repositoryName: 'smkit', imageTag: '1', imageManifest: JSON.stringify(manifest) }),
-  );
-  ecr.destroy();
-}
-
 beforeAll(async () => {
   moto = await startMoto();
   s3 = new S3Client(clientConfig(moto.endpoint));
@@ -132,7 +112,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.reset();
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await putImage();
+  await registerImage(moto.endpoint, 'smkit', '1');
 });
 
 describe('smkit train-job against moto_server', () => {

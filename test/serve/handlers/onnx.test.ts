@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bindInputs, type DecodedBody } from '../../../src/serve/tensor/bind.js';
@@ -52,6 +53,20 @@ describe('ONNX models against numpy', () => {
     expect(nested(result)).toEqual(outputs);
     // Where auto runs depends on measured time (covered with fixed budgets below).
     if (execution !== 'auto') expect(model.stats[execution]).toBe(1);
+  });
+
+  test('worker execution from a process whose working directory is outside the checkout', async () => {
+    // `smkit` run from any directory (the README's commands run in a fresh one): the worker thread
+    // must find tsx from smkit's own node_modules, not from the working directory.
+    const cwd = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const model = await open('linear', 'worker');
+      const { inputs, outputs } = fixtures.expected['linear']!;
+      expect(nested(await model.predict(bindInputs(model.inputs, rows(inputs['x']!))))).toEqual(outputs);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   test('an MLP with two outputs', async () => {

@@ -6,8 +6,9 @@
  * thread (piscina) that owns its own session, so /ping keeps answering. In `auto` mode the choice is made
  * per request from the measured time per row.
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as ort from 'onnxruntime-node';
 import { Piscina } from 'piscina';
 import { HttpError } from '../../../util/errors.js';
@@ -58,8 +59,13 @@ function workerFile(): { filename: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const filename = path.join(path.dirname(here), `onnx-worker${ext}`);
-  // From a checkout (tests, tsx) the worker is TypeScript: load it through tsx as the parent does.
-  return { filename, execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
+  // From a checkout (tests, tsx) the worker is TypeScript: load it through tsx as the parent does, found
+  // from this module (a bare `--import tsx` resolves from the working directory, which may be anywhere).
+  if (ext !== '.ts') return { filename, execArgv: [] };
+  return {
+    filename,
+    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
+  };
 }
 
 /**

@@ -22,6 +22,7 @@ import { decodeTensorBody, type TensorModelHandler } from '../../tensor/tensor-h
 import type { NamedTensors } from '../../tensor/tensor.js';
 import { encodeValue } from './user-output.js';
 import {
+  type HookTensorModel,
   type InferenceContext,
   type InferenceHooks,
   importUserModule,
@@ -110,8 +111,8 @@ function numbersWhenSafe(outputs: NamedTensors): NamedTensors {
  * what the default inputFn returns (or host tensors, or nested number lists), as the README promises,
  * and gives int64 outputs as numbers when they are safe integers.
  */
-function hookView(model: TensorModel): TensorModel {
-  const view = Object.create(model) as TensorModel;
+function hookView(model: TensorModel): HookTensorModel {
+  const view = Object.create(model) as HookTensorModel;
   view.predict = async (data: unknown) =>
     numbersWhenSafe(await model.predict(feedsFromValue(model.inputs, data)));
   return view;

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../../../util/errors.js';
 import type { Logger } from '../../../util/log.js';
+import type { TensorModel } from '../../tensor/model.js';
+import type { NamedTensors } from '../../tensor/tensor.js';
 
 /** What every hook gets last: the request and ways to answer beyond the body. */
 export interface InferenceContext {
@@ -28,6 +30,16 @@ export interface InferenceContext {
 export interface ModelContext {
   readonly modelDir: string;
   readonly logger: Logger;
+}
+
+/**
+ * The default ONNX/TF.js model as hooks get it (from the default modelFn): the model's declared
+ * `inputs` and `outputs`, and a `predict` that takes what the default inputFn returns (a
+ * `DecodedInput`), host tensors or nested number lists, and gives int64 outputs as float64 tensors when
+ * every value is a safe integer (else as a BigInt64Array).
+ */
+export interface HookTensorModel extends Omit<TensorModel, 'predict'> {
+  predict(data: unknown): Promise<NamedTensors>;
 }
 
 /** The hooks a user module may define; each one falls back to smkit's default when absent. */
