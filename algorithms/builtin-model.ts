@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeNDArrayList, type NDArrayList } from '../src/io/mxnet-ndarray.js';
+import { readModelFile } from '../src/io/small-file.js';
 
 /** The artifact SageMaker's built-in algorithms (and smkit's) write: an MXNet NDArray list. */
 export const BUILTIN_MODEL_FILE = 'model_algo-1';
@@ -11,7 +11,7 @@ export const BUILTIN_MODEL_FILE = 'model_algo-1';
  */
 export async function readBuiltinArrays(modelDir: string): Promise<NDArrayList | undefined> {
   const file = path.join(modelDir, BUILTIN_MODEL_FILE);
-  const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+  const bytes = await readModelFile(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });

@@ -109,6 +109,8 @@ export interface Predictor {
   readonly jsonRootKey: string;
   readonly fields: readonly PredictionField[];
   predict(batch: RecordBatch): Promise<Predictions>;
+  /** Frees what the predictor holds (native sessions); called when the server unloads the model. */
+  close?(): Promise<void>;
 }
 
 /** Parses the hyperparameters as strings (after platform keys are removed); rejects unknown keys. */

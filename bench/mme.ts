@@ -6,9 +6,12 @@
  * models; writes bench/results/mme.json with the machine's load average (other sessions share it).
  *
  * Usage: npm run build && node dist/bench/mme.js [--kmeans 1000] [--onnx 100] [--invokes 20000]
+ *   [--concurrency 8] [--singles 4] [--cold 100] [--smkit PATH/bin/smkit] [--out FILE]
+ * `--smkit` serves with another checkout's build (a before/after run); `--out` writes the result
+ * elsewhere than bench/results/mme.json (a quick or noisy run must not overwrite the committed one).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +34,12 @@ const INVOKES = option('invokes', 20_000);
 const CONCURRENCY = option('concurrency', 8);
 const SINGLES = option('singles', 4);
 const COLD = option('cold', 100);
+function text(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1]! : fallback;
+}
+const SMKIT = path.resolve(text('smkit', path.join(repo, 'bin/smkit')));
+const OUT = path.resolve(text('out', path.join(repo, 'bench/results/mme.json')));
 const ROW = '1.5,16.0,14.0,23.0';
 
 function kmeansFile(seed: number): Buffer {
@@ -57,12 +66,20 @@ function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
+/** User + system CPU time of a process (all its threads), in ms, from /proc/PID/stat. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+const threadsOf = (pid: number): number => readdirSync(`/proc/${pid}/task`).length;
+
 async function startServer(
   base: string,
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repo, 'bin/smkit'), 'serve'], {
+  const child = spawn(process.execPath, [SMKIT, 'serve'], {
     env: {
       ...process.env,
       SAGEMAKER_BASE_DIR: base,
@@ -158,6 +175,8 @@ async function main(): Promise<void> {
   // Multi-model: one process.
   const mme = await startServer(work, { SAGEMAKER_MULTI_MODEL: 'true', SMKIT_MULTI_MODEL_MEMORY_MB: '4096' });
   const rssEmpty = rssOf(mme.child.pid!);
+  const threadsEmpty = threadsOf(mme.child.pid!);
+  const cpuBeforeLoads = cpuMsOf(mme.child.pid!);
   const loadMs: Record<string, number[]> = { kmeans: [], onnx: [] };
   await pool(names, 4, async (name) => {
     const ms = await timed(() =>
@@ -170,6 +189,8 @@ async function main(): Promise<void> {
     loadMs[name.startsWith('kmeans') ? 'kmeans' : 'onnx']!.push(ms);
   });
   const rssLoaded = rssOf(mme.child.pid!);
+  const loadCpuMsPerModel = (cpuMsOf(mme.child.pid!) - cpuBeforeLoads) / names.length;
+  const threadsLoaded = threadsOf(mme.child.pid!);
   // Zipf-ordered invocations under concurrent load (hot: every model is loaded).
   const sample = zipfSampler(names.length, 42);
   const order = Array.from({ length: INVOKES }, () => names[sample()]!);
@@ -203,6 +224,14 @@ async function main(): Promise<void> {
   background = false;
   await noise;
   const rssFinal = rssOf(mme.child.pid!);
+  const threadsFinal = threadsOf(mme.child.pid!);
+  // Everything deleted: what the process holds without models.
+  await pool(names, 4, async (name) => {
+    await send(`${mme.url}/models/${name}`, { method: 'DELETE' });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rssDeleted = rssOf(mme.child.pid!);
+  const threadsDeleted = threadsOf(mme.child.pid!);
   mme.child.kill('SIGTERM');
 
   // Reference: one single-model process per model (SINGLES of them, RSS extrapolated).
@@ -221,6 +250,7 @@ async function main(): Promise<void> {
   const singleRss = singles.map((s) => rssOf(s.child.pid!));
   for (const s of singles) s.child.kill('SIGTERM');
   const loadAvgAfter = os.loadavg();
+  const coldKmeansP99 = quantile(cold.kmeans!, 0.99);
 
   const perModelRss = (rssLoaded - rssEmpty) / names.length;
   const result = {
@@ -235,8 +265,16 @@ async function main(): Promise<void> {
       rssEmptyMiB: round(rssEmpty / 2 ** 20, 1),
       rssLoadedMiB: round(rssLoaded / 2 ** 20, 1),
       rssAfterColdMiB: round(rssFinal / 2 ** 20, 1),
+      rssAfterDeletingAllMiB: round(rssDeleted / 2 ** 20, 1),
+      threads: {
+        empty: threadsEmpty,
+        loaded: threadsLoaded,
+        afterCold: threadsFinal,
+        afterDeletingAll: threadsDeleted,
+      },
       modelsPerGiBOfRss: Math.round(names.length / (rssLoaded / 2 ** 30)),
       modelsPerGiBOfAddedRss: Math.round(2 ** 30 / perModelRss),
+      loadCpuMsPerModel: round(loadCpuMsPerModel),
       loadMsPerModel: {
         kmeansP50: round(quantile(loadMs.kmeans!, 0.5)),
         kmeansP99: round(quantile(loadMs.kmeans!, 0.99)),
@@ -263,14 +301,15 @@ async function main(): Promise<void> {
     },
   };
   const ratio = result.multiModel.hotMs.p99 / result.singleModelProcesses.hotMs.p99;
-  process.stdout.write(
-    `${JSON.stringify(result, null, 2)}\nhot p99 multi-model / single-model: ${ratio.toFixed(2)}x\n`,
-  );
-  await mkdir(path.join(repo, 'bench/results'), { recursive: true });
-  await writeFile(
-    path.join(repo, 'bench/results/mme.json'),
-    `${JSON.stringify({ ...result, hotP99Ratio: round(ratio) }, null, 2)}\n`,
-  );
+  const goals = [
+    `models per GiB of RSS: ${result.multiModel.modelsPerGiBOfRss} (goal >= 1000)`,
+    `cold k-means p99, load included: ${round(coldKmeansP99)} ms (goal < 50)`,
+    `hot p99 multi-model / single-model: ${ratio.toFixed(2)}x (goal <= 2)`,
+    `RSS loaded -> after cold reloads -> all deleted: ${result.multiModel.rssLoadedMiB} -> ${result.multiModel.rssAfterColdMiB} -> ${result.multiModel.rssAfterDeletingAllMiB} MiB`,
+  ];
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n${goals.join('\n')}\n`);
+  await mkdir(path.dirname(OUT), { recursive: true });
+  await writeFile(OUT, `${JSON.stringify({ ...result, hotP99Ratio: round(ratio) }, null, 2)}\n`);
   await rm(work, { recursive: true, force: true });
 }
 

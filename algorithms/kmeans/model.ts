@@ -1,7 +1,9 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeNDArrayList, encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import type { RecordBatch } from '../../src/io/records.js';
+import { readModelFile } from '../../src/io/small-file.js';
 import { InputError } from '../../src/util/errors.js';
 import { smkitVersion } from '../../src/util/version.js';
 import type { Predictions, Predictor } from '../types.js';
@@ -97,11 +99,11 @@ export async function writeModelFiles(
 /** Reads a model directory: `model_algo-1` is the model; model.json and model.onnx are optional. */
 export async function readModelDir(dir: string): Promise<KMeansModel> {
   const file = path.join(dir, MODEL_FILE);
-  const found = await stat(file).catch(() => undefined);
+  const found = statSync(file, { throwIfNoEntry: false });
   if (!found?.isFile()) {
     throw new InputError(`no k-means model found in ${dir}: expected ${MODEL_FILE} (an MXNet NDArray file)`);
   }
-  return decodeModelFile(await readFile(file), file);
+  return decodeModelFile(await readModelFile(file), file);
 }
 
 /** Nearest centroid and Euclidean distance per record, SageMaker's k-means inference outputs. */
@@ -130,5 +132,6 @@ export function createPredictor(model: KMeansModel, assigner: Assigner): Predict
       }
       return { rows: batch.rows, columns: { closest_cluster: closest, distance_to_cluster: distance } };
     },
+    close: () => assigner.close(),
   };
 }

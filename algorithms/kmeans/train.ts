@@ -4,7 +4,7 @@ import type { Predictor, SummaryCodec, TrainContext } from '../types.js';
 import type { KMeansHyperparameters } from './hyperparameters.js';
 import type { Assigner } from './math/assign.js';
 import { localLloyd, localLloydTrials } from './math/lloyd.js';
-import { createOnnxAssigner, createWarmingOnnxAssigner } from './math/onnx-assigner.js';
+import { acquireSharedOnnxAssigner, createOnnxAssigner } from './math/onnx-assigner.js';
 import { SquaredDistanceScore } from './math/score.js';
 import { type KMeansModel, createPredictor, readModelDir, writeModelFiles } from './model.js';
 import { kmeansReport } from './report.js';
@@ -256,6 +256,7 @@ export async function loadPredictor(modelDir: string): Promise<Predictor> {
   const model = await readModelDir(modelDir);
   // One intra-op thread: a server's parallelism comes from its worker processes, and onnxruntime's
   // spinning pool threads in every process would compete with them (and with /ping) for the cores.
-  // Its session starts after /ping says ready; requests meanwhile are assigned in JS.
-  return createPredictor(model, createWarmingOnnxAssigner({ threads: 1 }));
+  // Its session starts after /ping says ready; requests meanwhile are assigned in JS. One session serves
+  // every k-means model of the process (a multi-model endpoint holds many).
+  return createPredictor(model, acquireSharedOnnxAssigner({ threads: 1 }));
 }

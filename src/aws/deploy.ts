@@ -3,7 +3,7 @@
  * waiting for InService, with auto scaling on the variant. Every request goes through the session, so
  * `--dry-run` prints exactly these requests.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   PutScalingPolicyCommand,
@@ -54,6 +54,12 @@ export interface DeployOptions {
   readonly modelData?: string;
   /** A model package ARN (from `smkit register`) instead of image + model data. */
   readonly modelPackage?: string;
+  /**
+   * A multi-model endpoint (`Mode: MultiModel`, with `--image`): the S3 prefix that holds the model
+   * archives (ModelDataUrl; InvokeEndpoint's TargetModel names an archive under it), or a local folder
+   * whose `*.tar.gz` are checked and uploaded under `s3://BUCKET/smkit/ENDPOINT/models/`.
+   */
+  readonly multiModel?: string;
   readonly role: string;
   readonly endpointName?: string;
   readonly instanceType?: string;
@@ -169,6 +175,17 @@ function checkOptions(options: DeployOptions): void {
       );
     }
     if (options.image) throw new InputError('give --image or --model-package, not both');
+    if (options.multiModel !== undefined)
+      throw new InputError('--multi-model needs --image (a multi-model container), not --model-package');
+  } else if (options.multiModel !== undefined) {
+    if (!options.image) throw new InputError('--multi-model needs --image URI (a multi-model container)');
+    if (options.modelData)
+      throw new InputError(
+        '--multi-model takes the models from its prefix or folder: give it or --model-data, not both',
+      );
+    if (options.serverless)
+      throw new InputError('serverless endpoints cannot host multi-model endpoints: give --instance-type');
+    if (options.multiModel.startsWith('s3://')) parseS3Uri(options.multiModel, '--multi-model');
   } else {
     if (!options.image) throw new InputError('give --image URI (and --model-data) or --model-package ARN');
     if (!options.modelData)
@@ -212,6 +229,10 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
   } else if (options.modelData) {
     parseS3Uri(options.modelData, '--model-data');
   }
+  const localModels =
+    options.multiModel !== undefined && !options.multiModel.startsWith('s3://')
+      ? await checkModelFolder(options.multiModel, status)
+      : undefined;
 
   const base = image ? (image.repository.split('/').at(-1) ?? 'smkit') : 'smkit-package';
   const endpointName = options.endpointName ?? generateName(base, options.now);
@@ -225,6 +246,22 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
   }
 
   let modelDataUrl = options.modelData;
+  if (options.multiModel?.startsWith('s3://')) {
+    // SageMaker reads ModelDataUrl + TargetModel: the prefix is a folder.
+    modelDataUrl = options.multiModel.endsWith('/') ? options.multiModel : `${options.multiModel}/`;
+  }
+  if (localModels) {
+    const bucket = await ensureBucket(
+      session,
+      options.bucket ?? `sagemaker-${region}-${await session.accountId()}`,
+    );
+    const prefix = `smkit/${endpointName}/models/`;
+    for (const file of localModels) {
+      status(`uploading ${file} to s3://${bucket}/${prefix}${path.basename(file)}`);
+      await session.upload(file, bucket, `${prefix}${path.basename(file)}`, options.onUploadProgress);
+    }
+    modelDataUrl = `s3://${bucket}/${prefix}`;
+  }
   if (localArchive) {
     const bucket = await ensureBucket(
       session,
@@ -248,7 +285,16 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
       : {
           Image: image!.uri,
           ModelDataUrl: modelDataUrl,
-          ...(options.environment ? { Environment: { ...options.environment } } : {}),
+          ...(options.multiModel !== undefined ? { Mode: 'MultiModel' as const } : {}),
+          ...(options.multiModel !== undefined || options.environment
+            ? {
+                Environment: {
+                  // smkit serve's switch (SageMaker's own containers read the same variable).
+                  ...(options.multiModel !== undefined ? { SAGEMAKER_MULTI_MODEL: 'true' } : {}),
+                  ...options.environment,
+                },
+              }
+            : {}),
         },
     Tags: tags,
   };
@@ -357,6 +403,23 @@ export async function deploy(session: AwsSession, options: DeployOptions): Promi
     ? await putAutoscaling(session, endpointName, options.autoscale)
     : undefined;
   return { ...result, status: 'InService', ...(autoscaling ? { autoscaling } : {}) };
+}
+
+/**
+ * The `*.tar.gz` archives of a `--multi-model` folder, each checked as `--model-data` is (safe members
+ * at the root, a model smkit serves). None is an error: the endpoint would have nothing to serve.
+ */
+async function checkModelFolder(folder: string, status: (line: string) => void): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => {
+    throw new InputError(`--multi-model ${folder} is neither an s3:// prefix nor a folder of model archives`);
+  });
+  const files = entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.tar.gz'))
+    .map((entry) => path.join(folder, entry.name))
+    .sort();
+  if (files.length === 0) throw new InputError(`--multi-model ${folder} holds no *.tar.gz model archives`);
+  for (const file of files) status(`${file}: ${await checkLocalModel(file)} model, members at the root`);
+  return files;
 }
 
 const INDEX_TYPES = [

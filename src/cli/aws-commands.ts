@@ -31,6 +31,10 @@ function registerDeploy(program: Command, context: CliContext): void {
         '--model-package <arn>',
         'a model package ARN (from smkit register) instead of --image/--model-data',
       )
+      .option(
+        '--multi-model <s3-prefix|dir>',
+        'a multi-model endpoint over the archives under this S3 prefix, or a folder whose *.tar.gz are uploaded (invoke with --target-model)',
+      )
       .requiredOption('--role <arn>', 'execution role ARN SageMaker assumes')
       .option('--endpoint-name <name>', 'endpoint name (generated when not given)')
       .option('--instance-type <type>', 'e.g. ml.m5.large (required unless --serverless)')
@@ -39,7 +43,10 @@ function registerDeploy(program: Command, context: CliContext): void {
       .option('--async <s3-uri>', 'asynchronous inference, results written here')
       .option('--autoscale <spec>', 'min=1,max=8,invocations-per-instance=N: target tracking on the variant')
       .option('--env <KEY=VALUE>', 'container environment (repeatable)', collect)
-      .option('--bucket <name>', 'bucket for a local model.tar.gz (default sagemaker-REGION-ACCOUNT)')
+      .option(
+        '--bucket <name>',
+        'bucket for a local model.tar.gz or --multi-model folder (default sagemaker-REGION-ACCOUNT)',
+      )
       .option('--no-wait', 'return once CreateEndpoint/UpdateEndpoint is accepted')
       .option('--wait-timeout <seconds>', 'give up waiting after this long', integerAtLeast(1), 1800)
       .option('--poll-interval <seconds>', 'seconds between DescribeEndpoint calls', integerAtLeast(0), 15),
@@ -58,6 +65,7 @@ function registerDeploy(program: Command, context: CliContext): void {
           image: options.image,
           modelData: options.modelData,
           modelPackage: options.modelPackage,
+          multiModel: options.multiModel,
           role: options.role,
           endpointName: options.endpointName,
           instanceType: options.instanceType,

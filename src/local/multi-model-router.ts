@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
+import { DEFAULT_BASE_DIR, resolvePaths } from '../contract/index.js';
 import { readBody } from '../io/http-body.js';
 import { send } from '../io/http-client.js';
 import { prepareModelDir } from './archives.js';
@@ -63,14 +64,18 @@ export function createMultiModelRouter(options: MultiModelRouterOptions): http.S
   /** Models this router loaded, least recently used first. */
   const loaded = new Map<string, true>();
 
+  /**
+   * Extracts the archive once; resolves to the url the load names: `/opt/ml/models/<id>/model`, as the
+   * platform sends it. A container sees the extract root mounted there; `smkit serve` reads that path
+   * under its SAGEMAKER_BASE_DIR (the extract root is `<base>/models`).
+   */
   function extract(target: string, archive: string): Promise<string> {
     const id = modelIdFor(target);
     let dir = extracted.get(id);
     if (!dir) {
       const modelDir = path.join(options.extractRoot, id, 'model');
-      dir = prepareModelDir(archive, modelDir, { maxExtractBytes: options.maxExtractBytes }).then(
-        () => modelDir,
-      );
+      const url = path.posix.join(resolvePaths(DEFAULT_BASE_DIR).models, id, 'model');
+      dir = prepareModelDir(archive, modelDir, { maxExtractBytes: options.maxExtractBytes }).then(() => url);
       dir.catch(() => extracted.delete(id));
       extracted.set(id, dir);
     }

@@ -3,7 +3,7 @@
  * takes, with nothing sent): each request is checked against the SDK's own input types.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
@@ -137,6 +137,89 @@ describe('deploy requests', () => {
     expect(
       input<CreateModelCommandInput>(session.requests, 'CreateModel').PrimaryContainer?.ModelDataUrl,
     ).toBe('s3://my-models/smkit/churn/model.tar.gz');
+  });
+
+  test('--multi-model s3://prefix: a MultiModel container over the prefix, the rest as for one model', async () => {
+    const session = dryRun();
+    const { modelData: _, ...rest } = base;
+    const result = await deploy(session, {
+      ...rest,
+      multiModel: 's3://models/tenants',
+      environment: { A: '1' },
+    });
+    expect(session.requests.map((r) => r.operation)).toEqual([
+      'DescribeImages',
+      'BatchGetImage',
+      'CreateModel',
+      'CreateEndpointConfig',
+      'DescribeEndpoint',
+      'CreateEndpoint',
+    ]);
+    expect(input<CreateModelCommandInput>(session.requests, 'CreateModel').PrimaryContainer).toEqual({
+      Image: IMAGE,
+      Mode: 'MultiModel',
+      ModelDataUrl: 's3://models/tenants/',
+      Environment: { SAGEMAKER_MULTI_MODEL: 'true', A: '1' },
+    } satisfies CreateModelCommandInput['PrimaryContainer']);
+    expect(result.modelDataUrl).toBe('s3://models/tenants/');
+  });
+
+  test('--multi-model DIR: each archive is checked and uploaded under one prefix, which the model serves', async () => {
+    const folder = path.join(work, 'many');
+    await mkdir(folder);
+    for (const name of ['b.tar.gz', 'a.tar.gz']) await copyFile(archive, path.join(folder, name));
+    await writeFile(path.join(folder, 'notes.txt'), 'not a model');
+    const session = dryRun();
+    const { modelData: _, ...rest } = base;
+    const lines: string[] = [];
+    await deploy(session, {
+      ...rest,
+      multiModel: folder,
+      bucket: 'my-models',
+      onStatus: (l) => lines.push(l),
+    });
+    expect(
+      session.requests
+        .filter((r) => r.operation === 'PutObject')
+        .map((r) => (r.input as { Key: string }).Key),
+    ).toEqual(['smkit/churn/models/a.tar.gz', 'smkit/churn/models/b.tar.gz']);
+    expect(session.requests.map((r) => r.operation).indexOf('CreateModel')).toBeGreaterThan(
+      session.requests.map((r) => r.operation).lastIndexOf('PutObject'),
+    );
+    expect(input<CreateModelCommandInput>(session.requests, 'CreateModel').PrimaryContainer).toEqual({
+      Image: IMAGE,
+      Mode: 'MultiModel',
+      ModelDataUrl: 's3://my-models/smkit/churn/models/',
+      Environment: { SAGEMAKER_MULTI_MODEL: 'true' },
+    });
+    expect(lines).toContain(`${path.join(folder, 'a.tar.gz')}: builtin model, members at the root`);
+  });
+
+  test('--multi-model is refused with --model-data, a model package, serverless, or a folder without archives', async () => {
+    const empty = await mkdtemp(path.join(work, 'empty-'));
+    const arn = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1';
+    const { modelData: _, instanceType: __, ...rest } = base;
+    const cases: [DeployOptions, RegExp][] = [
+      [{ ...base, multiModel: 's3://models/x/' }, /give it or --model-data, not both/],
+      [
+        { role: ROLE, instanceType: 'ml.m5.large', modelPackage: arn, multiModel: 's3://m/x/' },
+        /not --model-package/,
+      ],
+      [
+        { ...rest, multiModel: 's3://models/x/', serverless: parseServerless('2048,5') },
+        /serverless endpoints cannot host/,
+      ],
+      [{ ...rest, instanceType: 'ml.m5.large', multiModel: empty }, /holds no \*\.tar\.gz model archives/],
+      [
+        { ...rest, instanceType: 'ml.m5.large', multiModel: path.join(work, 'nowhere') },
+        /neither an s3:\/\/ prefix nor a folder/,
+      ],
+    ];
+    for (const [options, message] of cases) {
+      const session = dryRun();
+      await expect(deploy(session, options)).rejects.toThrow(message);
+      expect(session.requests).toEqual([]);
+    }
   });
 
   test('a model package replaces image and model data', async () => {

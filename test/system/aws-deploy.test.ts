@@ -4,7 +4,7 @@
  * recording proxy answers DescribeEndpoint with Failed (moto never fails), and UpdateEndpoint is
  * left to answer moto's own HTTP 500.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -18,7 +18,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
@@ -168,6 +168,41 @@ describe('smkit deploy', () => {
         p.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType,
       ]),
     ).toEqual([['TargetTrackingScaling', 70, 'SageMakerVariantInvocationsPerInstance']]);
+  });
+
+  test('--multi-model DIR uploads every archive under one prefix and creates a MultiModel endpoint over it', async () => {
+    const folder = path.join(work, 'tenants');
+    await mkdir(folder, { recursive: true });
+    for (const name of ['tenant-a.tar.gz', 'tenant-b.tar.gz'])
+      await copyFile(archive, path.join(folder, name));
+    const args = deployArgs(moto.endpoint, 'tenants', '--json');
+    const at = args.indexOf('--model-data');
+    args.splice(at, 2, '--multi-model', folder);
+    const run = await smkit(args);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { modelName: string; modelDataUrl: string; status: string };
+    const prefix = `s3://sagemaker-us-east-1-${MOTO_ACCOUNT}/smkit/tenants/models/`;
+    expect([result.status, result.modelDataUrl]).toEqual(['InService', prefix]);
+    const model = await sagemaker.send(new DescribeModelCommand({ ModelName: result.modelName }));
+    expect(model.PrimaryContainer).toEqual(
+      expect.objectContaining({
+        Image: IMAGE,
+        Mode: 'MultiModel',
+        ModelDataUrl: prefix,
+        Environment: { SAGEMAKER_MULTI_MODEL: 'true' },
+      }),
+    );
+    const s3 = new S3Client(clientConfig(moto.endpoint));
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: `sagemaker-us-east-1-${MOTO_ACCOUNT}`, Prefix: 'smkit/tenants/' }),
+    );
+    s3.destroy();
+    expect(listed.Contents?.map((o) => [o.Key, o.Size])).toEqual([
+      ['smkit/tenants/models/tenant-a.tar.gz', (await readFile(archive)).length],
+      ['smkit/tenants/models/tenant-b.tar.gz', (await readFile(archive)).length],
+    ]);
+    const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'tenants' }));
+    expect(endpoint.EndpointStatus).toBe('InService');
   });
 
   test('serverless and async endpoints keep their configs', async () => {

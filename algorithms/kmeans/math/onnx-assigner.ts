@@ -66,3 +66,33 @@ export function createWarmingOnnxAssigner(options: OnnxAssignerOptions = {}): As
     },
   };
 }
+
+const shared = new Map<number, { assigner: Assigner; users: number }>();
+
+/**
+ * A warming assigner shared by every predictor of the process that asks for the same thread count:
+ * the assignment graph takes the centroids as an input, so one session serves every k-means model.
+ * A multi-model endpoint holding 1,000 k-means models opens one onnxruntime session, not 1,000 (each
+ * costs memory and a synchronous session build on the event loop while a cold model loads). The
+ * session is released when the last predictor using it closes.
+ */
+export function acquireSharedOnnxAssigner(options: { readonly threads: number }): Assigner {
+  let entry = shared.get(options.threads);
+  if (!entry) {
+    entry = { assigner: createWarmingOnnxAssigner(options), users: 0 };
+    shared.set(options.threads, entry);
+  }
+  const held = entry;
+  held.users++;
+  let closed = false;
+  return {
+    assign: (points, rows, centers, count, dim) => held.assigner.assign(points, rows, centers, count, dim),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (--held.users > 0) return;
+      if (shared.get(options.threads) === held) shared.delete(options.threads);
+      await held.assigner.close();
+    },
+  };
+}

@@ -1,5 +1,5 @@
 /** How much memory a model will hold once loaded, estimated from its files before loading it. */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -14,13 +14,17 @@ export const MODEL_OVERHEAD_BYTES = 160 * 1024;
  */
 export const FILE_BYTES_FACTOR = 3;
 
-/** Total size of the regular files under `dir` (symbolic links are not followed). */
-export async function directoryBytes(dir: string): Promise<number> {
+/**
+ * Total size of the regular files under `dir` (symbolic links are not followed). Synchronous, as
+ * `resolveModelUrl` is: a model directory's metadata is a few lookups on the local disk, each of which
+ * would otherwise wait a turn of a busy event loop.
+ */
+export function directoryBytes(dir: string): number {
   let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) total += await directoryBytes(file);
-    else if (entry.isFile()) total += (await lstat(file)).size;
+    if (entry.isDirectory()) total += directoryBytes(file);
+    else if (entry.isFile()) total += lstatSync(file).size;
   }
   return total;
 }
@@ -32,5 +36,5 @@ export async function directoryBytes(dir: string): Promise<number> {
  * concurrent loads and the garbage collector.
  */
 export async function estimateModelBytes(dir: string): Promise<number> {
-  return MODEL_OVERHEAD_BYTES + FILE_BYTES_FACTOR * (await directoryBytes(dir));
+  return MODEL_OVERHEAD_BYTES + FILE_BYTES_FACTOR * directoryBytes(dir);
 }

@@ -13,7 +13,7 @@
  * - Only idle models (ready, nothing in flight) are unloaded to make room; when the new model still
  *   does not fit, 507. A model larger than the whole budget is 507 at once.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_BASE_DIR, resolvePaths } from '../../contract/index.js';
 import { errorMessage, HttpError } from '../../util/errors.js';
@@ -82,7 +82,10 @@ const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 /**
  * Resolves a load request's url to a real directory under `modelsRoot`, following symbolic links, so
  * `../` or a link cannot reach outside it; `/opt/ml/models/...` is read under `modelsRoot` (the
- * SAGEMAKER_BASE_DIR-relative root). 400 with the reason otherwise.
+ * SAGEMAKER_BASE_DIR-relative root). 400 with the reason otherwise. The file system calls are
+ * synchronous: a few metadata lookups on the local disk the platform just extracted to take
+ * microseconds, while each asynchronous one would wait a turn of a busy server's event loop behind
+ * other requests (a cold model's load is on its invocation's critical path).
  */
 export async function resolveModelUrl(url: string, modelsRoot: string): Promise<string> {
   const root = path.resolve(modelsRoot);
@@ -96,18 +99,18 @@ export async function resolveModelUrl(url: string, modelsRoot: string): Promise<
   if (!inside(wanted, root)) throw new HttpError(400, `url ${url} is outside ${root}`);
   let real: string;
   try {
-    real = await realpath(wanted);
+    real = realpathSync(wanted);
   } catch {
     throw new HttpError(400, `url ${url} does not exist`);
   }
   let realRoot = root;
   try {
-    realRoot = await realpath(root);
+    realRoot = realpathSync(root);
   } catch {
     // the root itself does not exist: nothing can be inside it
   }
   if (!inside(real, realRoot)) throw new HttpError(400, `url ${url} leads outside ${root}`);
-  if (!(await stat(real)).isDirectory()) throw new HttpError(400, `url ${url} is not a directory`);
+  if (!statSync(real).isDirectory()) throw new HttpError(400, `url ${url} is not a directory`);
   return real;
 }
 

@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BUILTIN_MODEL_FILE, readBuiltinArrays } from '../../../../algorithms/builtin-model.js';
 import { builtinAlgorithms, findAlgorithm } from '../../../../algorithms/index.js';
 import type { Algorithm } from '../../../../algorithms/types.js';
 import { InputError } from '../../../util/errors.js';
 import type { ModelHandler, WorkerLoader } from '../../handler.js';
-import { exists, type ModelKind } from '../kind.js';
+import { readModelFile } from '../../../io/small-file.js';
+import type { ModelKind } from '../kind.js';
 import { createPredictorHandler } from './predictor.js';
 
 export { BUILTIN_MODEL_FILE } from '../../../../algorithms/builtin-model.js';
@@ -13,9 +14,10 @@ export { BUILTIN_MODEL_FILE } from '../../../../algorithms/builtin-model.js';
 /** The algorithm smkit's `model.json` names (`{"algorithm": "kmeans"}`), if there is one. */
 async function namedAlgorithm(modelDir: string): Promise<string | undefined> {
   const meta = path.join(modelDir, 'model.json');
-  if (!(await exists(meta))) return undefined;
+  if (!existsSync(meta)) return undefined;
   try {
-    const algorithm = (JSON.parse(await readFile(meta, 'utf8')) as { algorithm?: unknown }).algorithm;
+    const algorithm = (JSON.parse((await readModelFile(meta)).toString('utf8')) as { algorithm?: unknown })
+      .algorithm;
     return typeof algorithm === 'string' ? algorithm : undefined;
   } catch {
     // Not smkit's metadata (e.g. a TF.js model next to it): let the algorithms recognise the files.
@@ -107,8 +109,8 @@ export function createBuiltinModelKind(
     marker: files.join(', '),
     ...(worker ? { worker } : {}),
     detect: async (modelDir) => {
-      for (const file of files) if (await exists(path.join(modelDir, file))) return true;
-      return false;
+      // Synchronous, like the other kinds' checks: a lookup on the local disk, not a turn of the loop.
+      return files.some((file) => existsSync(path.join(modelDir, file)));
     },
     load: (modelDir) => loadBuiltinModel(modelDir, algorithms),
   };

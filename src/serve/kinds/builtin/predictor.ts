@@ -39,5 +39,6 @@ export function createPredictorHandler(
       });
       return { body, contentType: encoding.type };
     },
+    close: async () => predictor.close?.(),
   };
 }

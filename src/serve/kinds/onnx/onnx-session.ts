@@ -25,10 +25,28 @@ export interface OnnxSignature {
 /** Session options smkit uses: all optimizations, threads left to onnxruntime's defaults. */
 export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
 
+/**
+ * Session options for one of many models in a process (a multi-model endpoint): no intra- or inter-op
+ * thread pool of its own (each would start threads per session), no CPU memory arena and no memory
+ * pattern (each keeps the peak of every run allocated until the session is released), so a session
+ * holds little more than its weights and what a release frees is returned.
+ */
+export const COMPACT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: false,
+  enableMemPattern: false,
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+};
+
 /** Opens a session on `model.onnx`; throws SmkitError naming the file when onnxruntime cannot load it. */
-export async function openSession(modelPath: string): Promise<ort.InferenceSession> {
+export async function openSession(
+  modelPath: string,
+  options: ort.InferenceSession.SessionOptions = SESSION_OPTIONS,
+): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(modelPath, SESSION_OPTIONS);
+    return await ort.InferenceSession.create(modelPath, options);
   } catch (error) {
     throw new SmkitError(`onnxruntime cannot load ${modelPath}: ${(error as Error).message}`);
   }
@@ -91,16 +109,25 @@ function fromOrt(name: string, value: ort.Tensor): HostTensor {
   throw new SmkitError(`ONNX output '${name}' has element type ${value.type}, which smkit cannot return`);
 }
 
-/** Runs a session on host tensors and returns the requested outputs as host tensors. */
-export async function runSession(
+/**
+ * Runs a session on host tensors and returns the requested outputs as host tensors, and how long the
+ * run itself held the thread. onnxruntime-node runs a session
+ * synchronously inside a `setImmediate` callback, so timing around the `await` would also count every
+ * callback queued ahead of it (a busy server's other requests). An immediate queued just before
+ * onnxruntime's runs right before it, in the same phase: the time from it to the result is the run's.
+ */
+export async function timedRunSession(
   session: ort.InferenceSession,
   feeds: NamedTensors,
   outputNames: readonly string[],
-): Promise<Record<string, HostTensor>> {
+): Promise<{ outputs: Record<string, HostTensor>; ms: number }> {
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrt(tensor);
+  let started = performance.now();
+  setImmediate(() => (started = performance.now()));
   const results = await session.run(ortFeeds, outputNames);
-  const out: Record<string, HostTensor> = {};
-  for (const name of outputNames) out[name] = fromOrt(name, results[name] as ort.Tensor);
-  return out;
+  const ms = performance.now() - started;
+  const outputs: Record<string, HostTensor> = {};
+  for (const name of outputNames) outputs[name] = fromOrt(name, results[name] as ort.Tensor);
+  return { outputs, ms };
 }

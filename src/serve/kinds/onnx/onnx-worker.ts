@@ -3,7 +3,8 @@
  * tasks piscina hands it, so a long inference never blocks the HTTP thread.
  */
 import { workerData } from 'node:worker_threads';
-import { openSession, runSession } from './onnx-session.js';
+import type * as ort from 'onnxruntime-node';
+import { openSession, timedRunSession } from './onnx-session.js';
 import type { HostTensor, NamedTensors } from '../../tensor/tensor.js';
 
 /** One inference, as posted to a worker. */
@@ -18,14 +19,15 @@ export interface OnnxTaskResult {
   readonly ms: number;
 }
 
-const session = openSession((workerData as { modelPath: string }).modelPath);
+const { modelPath, sessionOptions } = workerData as {
+  modelPath: string;
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+};
+const session = openSession(modelPath, sessionOptions);
 // A load failure surfaces on the first task; keep it from being an unhandled rejection meanwhile.
 session.catch(() => {});
 
 /** Runs one task on this worker's session. */
 export default async function run(task: OnnxTask): Promise<OnnxTaskResult> {
-  const ready = await session;
-  const start = performance.now();
-  const outputs = await runSession(ready, task.feeds, task.outputNames);
-  return { outputs, ms: performance.now() - start };
+  return timedRunSession(await session, task.feeds, task.outputNames);
 }

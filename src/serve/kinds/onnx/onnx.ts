@@ -21,7 +21,7 @@ import {
   type OnnxSignature,
   openSession,
   readSignature,
-  runSession,
+  timedRunSession,
 } from './onnx-session.js';
 import { allocate, type HostTensor, type NamedTensors, sizeOf } from '../../tensor/tensor.js';
 
@@ -40,6 +40,11 @@ export interface OnnxModelOptions {
   readonly inlineBudgetMs?: number;
   /** Worker threads, each with its own session (default 1). */
   readonly threads?: number;
+  /**
+   * onnxruntime's session options (default `SESSION_OPTIONS`; `COMPACT_SESSION_OPTIONS` for one of
+   * many models in a process).
+   */
+  readonly sessionOptions?: ort.InferenceSession.SessionOptions;
   readonly logger?: Logger;
 }
 
@@ -112,7 +117,8 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
   const modelPath = path.join(modelDir, ONNX_MODEL_FILE);
   const execution = options.execution ?? 'auto';
   const budget = options.inlineBudgetMs ?? 2;
-  const first = await openSession(modelPath);
+  const sessionOptions = options.sessionOptions;
+  const first = await openSession(modelPath, sessionOptions);
   const signature = readSignature(first);
   if (signature.nonTensorOutputs.length > 0) {
     options.logger?.warn(
@@ -131,7 +137,7 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
       const threads = options.threads ?? 1;
       pool = new Piscina({
         ...workerFile(),
-        workerData: { modelPath },
+        workerData: { modelPath, sessionOptions },
         minThreads: threads,
         maxThreads: threads,
       });
@@ -143,10 +149,8 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
   if (execution === 'auto') {
     try {
       const feeds = zeroFeeds(signature);
-      await runSession(first, feeds, outputNames); // the first run allocates; time the second
-      const start = performance.now();
-      await runSession(first, feeds, outputNames);
-      observe(performance.now() - start, 1);
+      await timedRunSession(first, feeds, outputNames); // the first run allocates; time the second
+      observe((await timedRunSession(first, feeds, outputNames)).ms, 1);
     } catch {
       // Some models reject all-zero inputs; the first request then runs on a worker and is measured there.
     }
@@ -169,13 +173,12 @@ export async function loadOnnxModel(modelDir: string, options: OnnxModelOptions 
         throw new HttpError(500, nonTensorOutputMessage(signature.nonTensorOutputs));
       }
       const rows = rowsOf(inputs);
-      const start = performance.now();
       if (goesInline(rows)) {
-        inlineSession ??= await openSession(modelPath);
-        const result = await runSession(inlineSession, inputs, outputNames);
+        inlineSession ??= await openSession(modelPath, sessionOptions);
+        const { outputs, ms } = await timedRunSession(inlineSession, inputs, outputNames);
         stats.inline++;
-        observe(performance.now() - start, rows);
-        return result;
+        observe(ms, rows);
+        return outputs;
       }
       const done = await workers().run({ feeds: inputs, outputNames });
       stats.worker++;
