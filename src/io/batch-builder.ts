@@ -64,6 +64,26 @@ export class BatchBuilder {
     if (this.rows === this.batchSize) this.emit(this.batchSize);
   }
 
+  /**
+   * Appends `rows` whole rows at once (row-major `values`, and `labels` when rows have labels), as
+   * if each had been written and committed: batches fill and queue exactly as row by row.
+   */
+  appendRows(values: Float32Array, labels: Float32Array | undefined, rows: number): void {
+    const labelDim = Math.max(this.labelDim, 0);
+    let at = 0;
+    while (at < rows) {
+      const take = Math.min(rows - at, this.batchSize - this.rows);
+      this.values.set(values.subarray(at * this.dim, (at + take) * this.dim), this.rows * this.dim);
+      if (this.labels && labels) {
+        this.labels.set(labels.subarray(at * labelDim, (at + take) * labelDim), this.rows * labelDim);
+      }
+      this.rows += take;
+      this.total += take;
+      at += take;
+      if (this.rows === this.batchSize) this.emit(this.batchSize);
+    }
+  }
+
   /** Queues the current partial batch (at the end of the input). */
   flush(): void {
     if (this.rows > 0) this.emit(this.rows);
