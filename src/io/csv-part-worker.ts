@@ -8,13 +8,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InputError, errorMessage } from '../util/errors.js';
 import { BatchBuilder } from './batch-builder.js';
 import { CsvParser } from './csv.js';
-import type { CsvPart, CsvPartsSetup, PartMessage } from './csv-parts.js';
+import type { CsvPart, CsvPartsSetup, PartMessage, WorkerMessage } from './csv-parts.js';
 
 const NL = 10;
 const CHUNK_BYTES = 1 << 20;
 const setup = workerData as CsvPartsSetup;
 const port = parentPort!;
 const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+/** Block arrays the main thread has copied and sent back, by length. */
+const pool = new Map<number, Float32Array[]>();
+const allocate = (length: number) => pool.get(length)?.pop() ?? new Float32Array(length);
+/** One builder for every part: a part ends with a flush, so the next starts on an empty block. */
+const builder = new BatchBuilder({
+  batchSize: setup.blockRows,
+  dim: setup.featureDim,
+  labelDim: setup.labelSize,
+  allocate,
+});
 
 /** Newlines in `file` before byte `end` (the line number base of a part; errors only). */
 function newlinesBefore(file: string, end: number): number {
@@ -52,11 +62,6 @@ function post(message: PartMessage, transfer: ArrayBuffer[] = []): void {
 
 /** Parses the lines that start in [part.start, part.end), posting rows in blocks; returns the bytes read. */
 async function parsePart(part: CsvPart): Promise<number> {
-  const builder = new BatchBuilder({
-    batchSize: setup.blockRows,
-    dim: setup.featureDim,
-    labelDim: setup.labelSize,
-  });
   const flush = () => {
     for (const block of builder.take()) {
       const transfer = [block.values.buffer as ArrayBuffer];
@@ -104,15 +109,29 @@ async function parsePart(part: CsvPart): Promise<number> {
   }
 }
 
-port.on('message', (part: CsvPart) => {
+port.on('message', (message: WorkerMessage) => {
+  if (message.kind === 'recycle') {
+    for (const buffer of message.buffers) {
+      const array = new Float32Array(buffer);
+      const list = pool.get(array.length);
+      if (list) list.push(array);
+      else pool.set(array.length, [array]);
+    }
+    return;
+  }
+  const { part } = message;
   parsePart(part).then(
     (bytes) => post({ kind: 'done', index: part.index, bytes }),
-    (error: unknown) =>
+    (error: unknown) => {
+      // The rows before the error are not the next part's.
+      builder.flush();
+      builder.take();
       post({
         kind: 'error',
         index: part.index,
         message: errorMessage(error),
         input: error instanceof InputError,
-      }),
+      });
+    },
   );
 });

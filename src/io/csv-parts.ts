@@ -32,6 +32,11 @@ export interface CsvPartsSetup {
   readonly blockRows: number;
 }
 
+/** Main thread to worker: a part to parse, or the buffers of blocks already copied, for reuse. */
+export type WorkerMessage =
+  | { readonly kind: 'part'; readonly part: CsvPart }
+  | { readonly kind: 'recycle'; readonly buffers: readonly ArrayBuffer[] };
+
 /** Worker to main thread. */
 export type PartMessage =
   | {
@@ -76,8 +81,15 @@ export interface ReadCsvPartsOptions {
   readonly onPart?: (part: CsvPart, bytes: number) => void;
 }
 
+interface Block {
+  readonly rows: number;
+  readonly values: Float32Array;
+  readonly labels: Float32Array | undefined;
+  readonly from: Worker;
+}
+
 interface PartState {
-  blocks: { rows: number; values: Float32Array; labels: Float32Array | undefined }[];
+  blocks: Block[];
   done: boolean;
   bytes: number;
   error: Error | undefined;
@@ -147,7 +159,8 @@ export async function* readCsvParts(
   const idle: Worker[] = [];
   const dispatch = () => {
     while (idle.length && dispatched < parts.length && dispatched < consuming + ahead) {
-      idle.pop()!.postMessage(parts[dispatched++]);
+      const message: WorkerMessage = { kind: 'part', part: parts[dispatched++]! };
+      idle.pop()!.postMessage(message);
     }
   };
   const setup: CsvPartsSetup = {
@@ -163,7 +176,12 @@ export async function* readCsvParts(
       const state = states[message.index];
       if (!state) return;
       if (message.kind === 'rows') {
-        state.blocks.push({ rows: message.rows, values: message.values, labels: message.labels });
+        state.blocks.push({
+          rows: message.rows,
+          values: message.values,
+          labels: message.labels,
+          from: worker,
+        });
       } else if (message.kind === 'done') {
         state.done = true;
         state.bytes = message.bytes;
@@ -195,6 +213,11 @@ export async function* readCsvParts(
         const block = state.blocks.shift();
         if (block) {
           builder.appendRows(block.values, block.labels, block.rows);
+          // Back to the worker that filled them: no allocation per block, nothing left for the GC here.
+          const buffers = [block.values.buffer as ArrayBuffer];
+          if (block.labels) buffers.push(block.labels.buffer as ArrayBuffer);
+          const recycle: WorkerMessage = { kind: 'recycle', buffers };
+          block.from.postMessage(recycle, buffers);
           yield* builder.take();
           continue;
         }
