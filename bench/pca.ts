@@ -299,6 +299,24 @@ async function smkitInMemory(subject: Subject, x: Float32Array, dim: number, mod
   };
 }
 
+/** Every subject's in-memory fits, alternating, after a warm-up on `warmRows` rows; v from this checkout. */
+async function timeInMemory(x: Float32Array, dim: number, mode: 'regular' | 'randomized', warmRows: number) {
+  const ours: Record<string, Timing[]> = {};
+  let v: Float64Array | undefined;
+  for (const subject of SUBJECTS) {
+    await smkitInMemory(subject, x.subarray(0, Math.min(x.length / dim, warmRows) * dim), dim, mode);
+    ours[subject.name] = [];
+  }
+  for (let i = 0; i < REPEAT; i++) {
+    for (const subject of SUBJECTS) {
+      const run = await smkitInMemory(subject, x, dim, mode);
+      ours[subject.name]!.push(run);
+      if (subject.name === 'smkit') v = run.v;
+    }
+  }
+  return { ours, v: v! };
+}
+
 /** |cos| between smkit's components (columns of d x k, ascending) and the peer's (rows, descending). */
 function agreement(v: ArrayLike<number>, dim: number, k: number, theirs: number[][]): number[] {
   return Array.from({ length: k }, (_, i) => {
@@ -330,19 +348,7 @@ const ratio = (peer: number, ours: number) => round(peer / ours, 2);
 async function regularInMemory(x: Float32Array, rows: number, dim: number) {
   const file = path.join(DIR, `regular-${rows}x${dim}.f32`);
   writeFileSync(file, x);
-  const ours: Record<string, Timing[]> = {};
-  let v: Float64Array | undefined;
-  for (const subject of SUBJECTS) {
-    await smkitInMemory(subject, x.subarray(0, Math.min(rows, 20_000) * dim), dim, 'regular'); // warm-up
-    ours[subject.name] = [];
-  }
-  for (let i = 0; i < REPEAT; i++) {
-    for (const subject of SUBJECTS) {
-      const run = await smkitInMemory(subject, x, dim, 'regular');
-      ours[subject.name]!.push(run);
-      if (subject.name === 'smkit') v = run.v;
-    }
-  }
+  const { ours, v } = await timeInMemory(x, dim, 'regular', 20_000);
   const peer = numpyInMemory(file, rows, dim);
   rmSync(file, { force: true });
   const smkit = summarize(ours['smkit']!);
@@ -364,8 +370,8 @@ async function regularInMemory(x: Float32Array, rows: number, dim: number) {
     ratio_vs_numpy_f32_uncentered: ratio(uncentered.seconds, smkit.seconds),
     cpu_ratio_vs_numpy_f32: ratio(f32.cpuSeconds, smkit.cpuSeconds),
     cpu_ratio_vs_numpy_f64: ratio(f64.cpuSeconds, smkit.cpuSeconds),
-    abs_cosine_vs_numpy_f32: agreement(v!, dim, K, peer.components_f32),
-    abs_cosine_vs_numpy_f64: agreement(v!, dim, K, peer.components_f64),
+    abs_cosine_vs_numpy_f32: agreement(v, dim, K, peer.components_f32),
+    abs_cosine_vs_numpy_f64: agreement(v, dim, K, peer.components_f64),
   };
   console.log(
     `regular in memory, ${rows} x ${dim}, ${K} components: smkit ${smkit.seconds} s (CPU ${smkit.cpuSeconds} s)` +
@@ -531,21 +537,9 @@ async function randomizedInMemory(rows: number, dim: number) {
   const x = makeData(rows, dim, Math.min(dim, 12), 42);
   const file = path.join(DIR, `randomized-${rows}x${dim}.f32`);
   writeFileSync(file, x);
-  const ours: Record<string, Timing[]> = {};
-  let v: Float64Array | undefined;
-  for (const subject of SUBJECTS) {
-    await smkitInMemory(subject, x.subarray(0, Math.min(rows, 2000) * dim), dim, 'randomized');
-    ours[subject.name] = [];
-  }
-  for (let i = 0; i < REPEAT; i++) {
-    for (const subject of SUBJECTS) {
-      const run = await smkitInMemory(subject, x, dim, 'randomized');
-      ours[subject.name]!.push(run);
-      if (subject.name === 'smkit') v = run.v;
-    }
-  }
+  const { ours, v } = await timeInMemory(x, dim, 'randomized', 2000);
   const componentsFile = path.join(DIR, 'v.f64');
-  writeFileSync(componentsFile, v!);
+  writeFileSync(componentsFile, v);
   const peer = python<SklearnRandomized>(
     `
 import json, sys, time, numpy as np
@@ -578,7 +572,7 @@ print(json.dumps({'runs': runs, 'components': p.components_.tolist(), 'blas': bl
     sklearn_blas: peer.blas,
     ratio_vs_sklearn: ratio(sklearn.seconds, smkit.seconds),
     cpu_ratio_vs_sklearn: ratio(sklearn.cpuSeconds, smkit.cpuSeconds),
-    abs_cosine_vs_sklearn: agreement(v!, dim, K, peer.components),
+    abs_cosine_vs_sklearn: agreement(v, dim, K, peer.components),
     captured_variance_vs_sklearn: round(peer.captured, 6),
   };
   console.log(
