@@ -54,7 +54,9 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
   const { cluster, metrics } = context;
   const host = cluster.current;
   const started = Date.now();
-  const kernel = await createOnnxKernel(hp.feature_dim);
+  // One thread: the other cores parse the channel (large CSV channels are parsed on worker threads),
+  // and the GEMMs are a fifth of the parsing's CPU time.
+  const kernel = await createOnnxKernel(hp.feature_dim, 1);
   try {
     const accumulator = new PcaAccumulator({
       mode: hp.algorithm_mode,

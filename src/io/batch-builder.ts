@@ -9,7 +9,11 @@ export interface BatchBuilderOptions {
   readonly dim: number;
   /** Labels per row: a fixed width (CSV `label_size`), or 'auto' to take it from the first row. */
   readonly labelDim: number | 'auto';
+  /** Where a batch's arrays come from (default `new Float32Array`): a pool that recycles them. */
+  readonly allocate?: (length: number) => Float32Array;
 }
+
+const fresh = (length: number) => new Float32Array(length);
 
 /**
  * Fills fixed-size batches row by row. Parsers write a row's features straight into `values` at
@@ -30,6 +34,7 @@ export class BatchBuilder {
   /** Rows committed in total. */
   total = 0;
   private ready: RecordBatch[] = [];
+  private readonly allocate: (length: number) => Float32Array;
 
   constructor(options: BatchBuilderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
@@ -40,10 +45,11 @@ export class BatchBuilder {
     }
     this.batchSize = options.batchSize;
     this.dim = options.dim;
+    this.allocate = options.allocate ?? fresh;
     this.labelDim = options.labelDim === 'auto' ? -1 : options.labelDim;
-    this.values = new Float32Array(this.batchSize * this.dim);
-    this.valueBytes = new Uint8Array(this.values.buffer);
-    this.labels = this.labelDim > 0 ? new Float32Array(this.batchSize * this.labelDim) : undefined;
+    this.values = this.allocate(this.batchSize * this.dim);
+    this.valueBytes = new Uint8Array(this.values.buffer, this.values.byteOffset, this.values.byteLength);
+    this.labels = this.labelDim > 0 ? this.allocate(this.batchSize * this.labelDim) : undefined;
   }
 
   /** Index in `values` where the current row starts. */
@@ -54,7 +60,7 @@ export class BatchBuilder {
   /** Fixes an 'auto' label width (from the first row); later rows must match. */
   setLabelDim(width: number): void {
     this.labelDim = width;
-    this.labels = width > 0 ? new Float32Array(this.batchSize * width) : undefined;
+    this.labels = width > 0 ? this.allocate(this.batchSize * width) : undefined;
   }
 
   /** The current row is complete. */
@@ -62,6 +68,26 @@ export class BatchBuilder {
     this.rows += 1;
     this.total += 1;
     if (this.rows === this.batchSize) this.emit(this.batchSize);
+  }
+
+  /**
+   * Appends `rows` whole rows at once (row-major `values`, and `labels` when rows have labels), as
+   * if each had been written and committed: batches fill and queue exactly as row by row.
+   */
+  appendRows(values: Float32Array, labels: Float32Array | undefined, rows: number): void {
+    const labelDim = Math.max(this.labelDim, 0);
+    let at = 0;
+    while (at < rows) {
+      const take = Math.min(rows - at, this.batchSize - this.rows);
+      this.values.set(values.subarray(at * this.dim, (at + take) * this.dim), this.rows * this.dim);
+      if (this.labels && labels) {
+        this.labels.set(labels.subarray(at * labelDim, (at + take) * labelDim), this.rows * labelDim);
+      }
+      this.rows += take;
+      this.total += take;
+      at += take;
+      if (this.rows === this.batchSize) this.emit(this.batchSize);
+    }
   }
 
   /** Queues the current partial batch (at the end of the input). */
@@ -91,9 +117,9 @@ export class BatchBuilder {
     };
     this.ready.push(rows === this.batchSize ? batch : sliceBatch(batch, 0, rows));
     this.rows = 0;
-    this.values = new Float32Array(this.batchSize * this.dim);
-    this.valueBytes = new Uint8Array(this.values.buffer);
-    if (this.labels) this.labels = new Float32Array(this.batchSize * labelDim);
+    this.values = this.allocate(this.batchSize * this.dim);
+    this.valueBytes = new Uint8Array(this.values.buffer, this.values.byteOffset, this.values.byteLength);
+    if (this.labels) this.labels = this.allocate(this.batchSize * labelDim);
   }
 }
 

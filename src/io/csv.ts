@@ -22,14 +22,25 @@ const MAX_EXACT = 2 ** 53;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
+ * Where a parser's input starts when it is not the start of a file (one part of a file parsed on its
+ * own, `csv-parts.ts`): error messages still give the file's line numbers.
+ */
+export interface CsvStart {
+  /** Lines of the file before the parser's first byte; asked only when an error is reported. */
+  linesBefore(): number;
+}
+
+/**
  * A push parser for headerless numeric CSV: `write` chunks of any size (lines may cross chunk
  * boundaries), `finish` at the end of the file. Each row's leading `labelSize` columns go to the
  * builder's labels and the rest to its values, parsed straight from the bytes into float32.
  * Blank lines are skipped; LF and CRLF endings are accepted. Keeps no reference to a chunk after
  * `write` returns (a partial last line is copied), so callers may reuse their read buffer.
+ * With `start`, the input begins at a line inside the file (no byte order mark is looked for).
  */
 export class CsvParser {
   private carry: Buffer | undefined;
+  /** Lines begun so far (of this parser's input). */
   private line = 0;
   private readonly columns: number;
   private readonly labelSize: number;
@@ -38,10 +49,16 @@ export class CsvParser {
     private readonly file: string,
     private readonly builder: BatchBuilder,
     labelSize = 0,
+    private readonly start?: CsvStart,
   ) {
     this.labelSize = labelSize;
     this.columns = labelSize + builder.dim;
     if (builder.labelDim !== labelSize) builder.setLabelDim(labelSize);
+  }
+
+  /** The file's 1-based number of the current line, for error messages. */
+  private lineNumber(): number {
+    return (this.start?.linesBefore() ?? 0) + this.line;
   }
 
   /** Parses the complete lines of one more chunk and keeps the last partial line for later. */
@@ -84,7 +101,8 @@ export class CsvParser {
     while (p < end) {
       this.line += 1;
       // A UTF-8 byte order mark (Excel writes one) is not part of the first cell.
-      if (this.line === 1 && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+      if (this.line === 1 && !this.start && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf)
+        p += 3;
       const lineStart = p;
       let ch = buf[p]!;
       if (ch === NL) {
@@ -190,10 +208,11 @@ export class CsvParser {
     let stop = end;
     while (stop < lineEnd && buf[stop] !== COMMA && buf[stop] !== NL && buf[stop] !== CR) stop++;
     const text = buf.toString('utf8', start, Math.min(stop, start + 40));
-    const header = this.line === 1 ? ' CSV channels have no header row: remove it.' : '';
+    const line = this.lineNumber();
+    const header = line === 1 ? ' CSV channels have no header row: remove it.' : '';
     const hint = text.trim() === '' ? 'an empty value' : `'${text}'`;
     throw new InputError(
-      `${this.file} line ${this.line} column ${column + 1}: ${hint} is not a number.${header} Every cell must be a number.`,
+      `${this.file} line ${line} column ${column + 1}: ${hint} is not a number.${header} Every cell must be a number.`,
     );
   }
 
@@ -217,7 +236,7 @@ export class CsvParser {
         ? `label_size ${this.labelSize} + feature_dim ${this.builder.dim}`
         : 'feature_dim';
       throw new InputError(
-        `${this.file} line ${this.line}: expected ${this.columns} columns (${labels}), got ${actual}. Every row must have the same width.`,
+        `${this.file} line ${this.lineNumber()}: expected ${this.columns} columns (${labels}), got ${actual}. Every row must have the same width.`,
       );
     }
     return this.notANumber(buf, cellStart, Math.max(p, cellStart), column, end);

@@ -1,4 +1,5 @@
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +18,7 @@ import {
 import { BatchBuilder, type ChunkParser } from '../io/batch-builder.js';
 import { parseMediaType } from '../io/media-type.js';
 import { CsvParser } from '../io/csv.js';
+import { type CsvFile, type CsvPart, planCsvParts, readCsvParts } from '../io/csv-parts.js';
 import { RECORDIO_MAGIC, type RecordIOHandler, RecordIOParser } from '../io/recordio.js';
 import { RECORDIO_PROTOBUF, RecordIOProtobufParser, RecordRowDecoder } from '../io/recordio-protobuf.js';
 import type { RecordBatch } from '../io/records.js';
@@ -91,7 +93,30 @@ export interface CreateChannelsOptions {
    * cut short; algorithms check the signal between batches.
    */
   readonly signal?: AbortSignal;
+  /** How large File-mode CSV channels are parsed on worker threads (defaults: {@link PARALLEL_CSV}). */
+  readonly parallelCsv?: ParallelCsvOptions;
 }
+
+/** How File-mode CSV channels are parsed on worker threads. */
+export interface ParallelCsvOptions {
+  /** Parsing threads; 1 parses on the calling thread. */
+  readonly workers?: number;
+  /** Bytes per part a thread parses at a time. */
+  readonly partBytes?: number;
+  /** Channels with fewer bytes in all are parsed on the calling thread (threads take time to start). */
+  readonly minBytes?: number;
+}
+
+/**
+ * The defaults: one thread per core, 8 MiB parts, from 32 MiB on. A training job's algorithm works
+ * on the calling thread meanwhile (PCA's kernel, k-means' updates), so parsing is spread over the
+ * cores that would otherwise sit idle while one parses.
+ */
+export const PARALLEL_CSV: Required<ParallelCsvOptions> = {
+  workers: os.availableParallelism(),
+  partBytes: 8 << 20,
+  minBytes: 32 << 20,
+};
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -106,6 +131,7 @@ const CHUNK_BYTES = 1 << 20;
  */
 export function createChannels(options: CreateChannelsOptions): TrainingChannels {
   const { paths, inputDataConfig, settings, log, signal } = options;
+  const parallel = { ...PARALLEL_CSV, ...options.parallelCsv };
   const names = Object.keys(inputDataConfig).sort();
   const formats = new Map(
     names.map((name) => [name, parseChannelContentType(name, inputDataConfig[name]!.ContentType)]),
@@ -154,27 +180,52 @@ export function createChannels(options: CreateChannelsOptions): TrainingChannels
           ? `reading channel ${name}: this host's shard of ${sources.length} file(s)`
           : `reading channel ${name}: ${sources.length} file(s)`,
       );
-      for (const file of sources) {
-        stats.files += 1;
-        const parser = createParser(file, format, channel.RecordWrapperType === 'RecordIO', builder);
-        for await (const chunk of readBytes(file)) {
-          stats.bytes += chunk.length;
-          parser.write(chunk);
-          if (builder.hasReady) {
-            for (const batch of builder.take()) {
-              stats.rows += batch.rows;
-              yield batch;
+      const parts =
+        channel.TrainingInputMode !== 'Pipe' &&
+        format.kind === 'csv' &&
+        channel.RecordWrapperType !== 'RecordIO'
+          ? await planParallelCsv(sources, parallel)
+          : undefined;
+      if (parts && format.kind === 'csv') {
+        const counted = new Set<string>();
+        const rows = readCsvParts(parts, {
+          featureDim: openOptions.featureDim,
+          labelSize: format.labelSize,
+          batchSize: openOptions.batchSize,
+          workers: parallel.workers,
+          onPart: (part, bytes) => {
+            if (!counted.has(part.file)) stats.files += 1;
+            counted.add(part.file);
+            stats.bytes += bytes;
+          },
+        });
+        for await (const batch of rows) {
+          stats.rows += batch.rows;
+          yield batch;
+        }
+      } else {
+        for (const file of sources) {
+          stats.files += 1;
+          const parser = createParser(file, format, channel.RecordWrapperType === 'RecordIO', builder);
+          for await (const chunk of readBytes(file)) {
+            stats.bytes += chunk.length;
+            parser.write(chunk);
+            if (builder.hasReady) {
+              for (const batch of builder.take()) {
+                stats.rows += batch.rows;
+                yield batch;
+              }
             }
           }
+          parser.finish();
         }
-        parser.finish();
+        builder.flush();
+        for (const batch of builder.take()) {
+          stats.rows += batch.rows;
+          yield batch;
+        }
       }
-      builder.flush();
-      for (const batch of builder.take()) {
-        stats.rows += batch.rows;
-        yield batch;
-      }
-      log.debug({ channel: name, epoch, ...stats }, `channel ${name} read`);
+      log.debug({ channel: name, epoch, parallel: parts !== undefined, ...stats }, `channel ${name} read`);
     }
     return { stats, [Symbol.asyncIterator]: () => batches() };
   };
@@ -371,22 +422,63 @@ class BinarySniffer implements ChunkParser {
   }
 
   private sniff(head: Buffer): void {
-    if (head.length >= 4 && head.readUInt32LE(0) === RECORDIO_MAGIC) {
-      throw new InputError(
-        `${this.where} starts with the RecordIO magic (0a 23 d7 ce), so it is RecordIO, not CSV: ` +
-          `check the channel's ContentType; for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
-      );
-    }
-    const binary = head.findIndex(
-      (byte) => byte === 0 || (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d),
+    checkCsvText(this.where, head);
+  }
+}
+
+/** Throws unless the first bytes of an object (`head`) look like CSV text, naming what they look like. */
+function checkCsvText(where: string, head: Buffer): void {
+  if (head.length >= 4 && head.readUInt32LE(0) === RECORDIO_MAGIC) {
+    throw new InputError(
+      `${where} starts with the RecordIO magic (0a 23 d7 ce), so it is RecordIO, not CSV: ` +
+        `check the channel's ContentType; for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
     );
-    if (binary >= 0) {
-      throw new InputError(
-        `${this.where} looks binary, not CSV text (byte 0x${head[binary]!.toString(16).padStart(2, '0')} at offset ${binary}): ` +
-          `check the channel's ContentType (text/csv says comma-separated numbers); for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
-      );
+  }
+  const binary = head.findIndex(
+    (byte) => byte === 0 || (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d),
+  );
+  if (binary >= 0) {
+    throw new InputError(
+      `${where} looks binary, not CSV text (byte 0x${head[binary]!.toString(16).padStart(2, '0')} at offset ${binary}): ` +
+        `check the channel's ContentType (text/csv says comma-separated numbers); for RecordIO-protobuf data use ${RECORDIO_PROTOBUF}`,
+    );
+  }
+}
+
+/**
+ * The parts a File-mode CSV channel's files are parsed in on worker threads, or `undefined` when the
+ * calling thread parses them: one worker or fewer, less than `minBytes` in all, or a file that is
+ * gzip or does not look like CSV text (the sequential reader decompresses it or reports it).
+ */
+async function planParallelCsv(
+  files: readonly string[],
+  parallel: Required<ParallelCsvOptions>,
+): Promise<CsvPart[] | undefined> {
+  if (parallel.workers < 2) return undefined;
+  const sized: CsvFile[] = [];
+  let total = 0;
+  for (const file of files) {
+    const { size } = await stat(file);
+    sized.push({ file, where: file, size });
+    total += size;
+  }
+  if (total < parallel.minBytes) return undefined;
+  for (const { file, size } of sized) {
+    if (size === 0) continue;
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(Math.min(size, SNIFF_BYTES));
+      await handle.read(head, 0, head.length, 0);
+      if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return undefined;
+      checkCsvText(file, head);
+    } catch (error) {
+      if (error instanceof InputError) return undefined;
+      throw error;
+    } finally {
+      await handle.close();
     }
   }
+  return planCsvParts(sized, parallel.partBytes);
 }
 
 /** `RecordWrapperType: RecordIO`: each record's payload is one S3 object, parsed by a fresh inner parser. */

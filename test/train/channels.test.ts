@@ -10,7 +10,11 @@ import { type InputDataConfig, type SageMakerPaths, resolvePaths } from '../../s
 import { encodeRecordIOs } from '../../src/io/recordio.js';
 import { encodeDenseRecords, encodeRecord } from '../../src/io/recordio-protobuf.js';
 import type { RecordBatch } from '../../src/io/records.js';
-import { createChannels, parseChannelContentType } from '../../src/train/channels.js';
+import {
+  type ParallelCsvOptions,
+  createChannels,
+  parseChannelContentType,
+} from '../../src/train/channels.js';
 
 type ChannelInput = Partial<InputDataConfig[string]>;
 
@@ -145,6 +149,53 @@ describe('File mode', () => {
     await expect(readAll(ch.open('train', { batchSize: 10, featureDim: 2 }))).rejects.toThrow(
       `${file}: cannot decompress gzip data`,
     );
+  });
+
+  test('large CSV channels are parsed on worker threads, yielding what one thread yields', async () => {
+    await put('train/a.csv', csvRows(0, 500));
+    await put('train/b/c.csv', `${csvRows(500, 300)}\n800,400`);
+    await put('train/d.csv', '');
+    const inputDataConfig: InputDataConfig = {
+      train: {
+        TrainingInputMode: 'File',
+        S3DistributionType: 'FullyReplicated',
+        RecordWrapperType: 'None',
+        ContentType: 'text/csv',
+      },
+    };
+    const open = async (parallelCsv: ParallelCsvOptions) => {
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
+      const log = pino({ level: 'debug' }, sink);
+      const ch = createChannels({
+        paths,
+        inputDataConfig,
+        settings: { pipeWaitSeconds: 1 },
+        log,
+        parallelCsv,
+      });
+      const stream = ch.open('train', { batchSize: 64, featureDim: 2 });
+      const read = await readAll(stream);
+      const done = lines.find((line) => line['msg'] === 'channel train read');
+      return { ...read, stats: { ...stream.stats }, parallel: done?.['parallel'] };
+    };
+    const threads = await open({ workers: 2, partBytes: 1000, minBytes: 0 });
+    const one = await open({ workers: 1 });
+    expect(threads.parallel).toBe(true);
+    expect(one.parallel).toBe(false);
+    expect(threads.rows).toHaveLength(801);
+    expect(threads).toEqual({ ...one, parallel: true });
+    // Below minBytes, and with a gzip file, one thread parses.
+    expect((await open({ workers: 2, partBytes: 1000 })).parallel).toBe(false);
+    await put('train/e.csv.gz', gzipSync(csvRows(801, 2)));
+    const gzip = await open({ workers: 2, partBytes: 1000, minBytes: 0 });
+    expect(gzip.parallel).toBe(false);
+    expect(gzip.rows).toHaveLength(803);
   });
 
   test('an empty channel yields nothing and says so in its stats', async () => {
