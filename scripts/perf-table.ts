@@ -29,6 +29,11 @@ function get(value: Json, keyPath: string): Json {
   return at;
 }
 
+/** `value` when it is an array, else none (a results file whose shape changed gives no rows, not a crash). */
+function list(value: Json): readonly Json[] {
+  return Array.isArray(value) ? value : [];
+}
+
 function num(value: Json): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -72,7 +77,7 @@ export function perfRows(results: Readonly<Record<string, Json>>): PerfRow[] {
     ]);
   }
   const kmeans = results['kmeans.json'];
-  for (const run of (get(kmeans, 'results') as Json[] | undefined) ?? []) {
+  for (const run of list(get(kmeans, 'results'))) {
     rows.push([
       `k-means training job, ${fmt(get(run, 'rows'))} x ${fmt(get(run, 'dim'))} CSV, k=${fmt(get(run, 'k'))}`,
       `${fmt(get(run, 'smkit_job_s'), ' s')}, MSD ${fmt(get(run, 'smkit_data_msd'))}`,
@@ -81,18 +86,49 @@ export function perfRows(results: Readonly<Record<string, Json>>): PerfRow[] {
       'kmeans.json',
     ]);
   }
-  const pca = results['pca.json'];
-  for (const run of (get(pca, 'results') as Json[] | undefined) ?? []) {
+  const pca = get(results['pca.json'], 'results');
+  const memory = get(pca, 'regular_in_memory');
+  if (memory) {
     rows.push([
-      `PCA (${String(get(run, 'name'))}), ${fmt(get(run, 'rows'))} x ${fmt(get(run, 'dim'))}, ${fmt(get(run, 'components'))} components`,
-      fmt(get(run, 'smkit_seconds'), ' s', 3),
-      `sklearn PCA(svd_solver='${String(get(run, 'sklearn_solver'))}'): ${fmt(get(run, 'sklearn_seconds'), ' s')}`,
-      `${ratio(get(run, 'ratio'), 'faster')}, variance captured ${fmt(get(run, 'captured_variance_vs_sklearn'), '', 3)} of sklearn's`,
+      `PCA (regular), ${fmt(get(memory, 'rows'))} x ${fmt(get(memory, 'dim'))} in memory, ${fmt(get(memory, 'components'))} components`,
+      `${fmt(get(memory, 'smkit.seconds'), ' s', 3)}, ${fmt(get(memory, 'smkit.cpuSeconds'), ' s', 3)} CPU`,
+      `numpy float32 centered X.T@X + eigh: ${fmt(get(memory, 'numpy_f32_covariance_eigh.seconds'), ' s', 3)}`,
+      `${ratio(get(memory, 'ratio_vs_numpy_f32'), 'faster')}; ${fmt(get(memory, 'ratio_vs_numpy_f64'))}x numpy float64`,
       'pca.json',
     ]);
   }
+  const endToEnd = get(pca, 'regular_end_to_end');
+  if (endToEnd) {
+    rows.push([
+      `PCA (regular) training job from a ${fmt(get(endToEnd, 'csv_mb'), ' MB')} CSV`,
+      `${fmt(get(endToEnd, 'smkit.in_job_seconds'), ' s')} in the job`,
+      `pandas.read_csv + numpy: ${fmt(get(endToEnd, 'pandas_numpy_f32.in_process.seconds'), ' s')}`,
+      `${ratio(get(endToEnd, 'ratio_in_job_vs_pandas_in_process'), 'faster')}; whole processes ${fmt(get(endToEnd, 'ratio_process_vs_process'))}x`,
+      'pca.json',
+    ]);
+  }
+  const randomized = get(pca, 'randomized_in_memory');
+  if (randomized) {
+    rows.push([
+      `PCA (randomized), ${fmt(get(randomized, 'rows'))} x ${fmt(get(randomized, 'dim'))} in memory, ${fmt(get(randomized, 'components'))} components`,
+      fmt(get(randomized, 'smkit.seconds'), ' s', 3),
+      `sklearn PCA(svd_solver='randomized'): ${fmt(get(randomized, 'sklearn_randomized.seconds'), ' s')}`,
+      `${ratio(get(randomized, 'ratio_vs_sklearn'), 'faster')}, variance captured ${fmt(get(randomized, 'captured_variance_vs_sklearn'), '', 3)} of sklearn's`,
+      'pca.json',
+    ]);
+  }
+  const transform = results['transform.json'];
+  if (transform) {
+    rows.push([
+      `Batch transform (smkit local transform), ${fmt(get(transform, 'setup.gigabytes'), ' GB')} CSV, ${fmt(get(transform, 'setup.payloadMb'), ' MB')} payloads`,
+      `${fmt(get(transform, 'smkit.after.0.rowsPerSecond'))} rows/s, peak RSS ${fmt((num(get(transform, 'smkit.after.0.peakRssBytes')) ?? Number.NaN) / 2 ** 20, ' MiB')}`,
+      `sklearn BYOC, same batches: ${fmt(get(transform, 'peer.rowsPerSecond'))} rows/s`,
+      `${ratio(get(transform, 'ratios.rowsPerSecondVsPeer'), 'rows/s')}; ${fmt(get(transform, 'ratios.rowsPerCpuSecondVsPeer'))}x rows per CPU-second`,
+      'transform.json',
+    ]);
+  }
   const ingest = results['ingest.json'];
-  const runs = (get(ingest, 'runs') as Json[] | undefined) ?? [];
+  const runs = list(get(ingest, 'runs'));
   const big = runs.at(-1);
   if (big) {
     const perCpu = (key: string) => {

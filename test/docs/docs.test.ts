@@ -112,6 +112,7 @@ describe('the performance table in README.md', () => {
       'train-startup',
       'mme',
       'onnx-offthread',
+      'transform',
     ]) {
       expect(table).toMatch(new RegExp(`\\| ${file}\\.json +\\|$`, 'm'));
     }
@@ -134,6 +135,8 @@ describe('the performance table in README.md', () => {
       '2x (+n/a); SIGTERM reaches the script in n/a',
       'train-startup.json',
     ]);
+    // A results file whose shape changed (pca.json's results became an object) gives no rows, not a crash.
+    expect(perfRows({ 'kmeans.json': { results: { regular: {} } }, 'ingest.json': { runs: 3 } })).toEqual([]);
     expect(withPerfTable(`a\n${PERF_START}\nold\n${PERF_END}\nb`, 'NEW')).toBe('a\nNEW\nb');
     expect(() => withPerfTable('no markers', 'NEW')).toThrow(/no <!-- perf-table:start/);
   });
