@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError, SmkitError } from '../util/errors.js';
 import { BatchBuilder } from './batch-builder.js';
 import type { RecordBatch } from './records.js';
+import { bundleWorkerEntries } from './worker-bundle.js';
 
 /**
  * Parses large headerless CSV files on several worker threads and yields their rows in file order, in
@@ -99,27 +100,14 @@ let bundled: Promise<string> | undefined;
 
 /**
  * The worker module. From sources (tests, tsx) Node 20 worker threads get no TypeScript loader, so
- * it is bundled with esbuild (a dependency of tsx) into node_modules/.cache once per process.
+ * it is bundled once per process ({@link bundleWorkerEntries}).
  */
 function workerFile(): Promise<string> {
   const here = fileURLToPath(import.meta.url);
   const worker = path.join(path.dirname(here), `csv-part-worker${path.extname(here)}`);
   if (!worker.endsWith('.ts')) return Promise.resolve(worker);
   bundled ??= (async () => {
-    const outdir = fileURLToPath(
-      new URL(`../../node_modules/.cache/smkit/csv-parts-${process.pid}/`, import.meta.url),
-    );
-    const { build } = await import('esbuild');
-    await build({
-      entryPoints: { 'csv-part-worker': worker },
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      packages: 'external',
-      outdir,
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'silent',
-    });
+    const outdir = await bundleWorkerEntries({ 'csv-part-worker': worker }, 'csv-parts');
     process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
     return path.join(outdir, 'csv-part-worker.mjs');
   })();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ServingSettings } from '../contract/index.js';
+import { bundleWorkerEntries } from '../io/worker-bundle.js';
 import { HttpError, InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { InvocationRequest, ModelHandler, WorkerLoad } from './handler.js';
@@ -54,29 +55,16 @@ async function workerModules(
   loader: string,
 ): Promise<{ worker: string; loader: string; cleanup?: string }> {
   if (!worker.endsWith('.ts') && !loader.endsWith('.ts')) return { worker, loader };
-  const outdir = fileURLToPath(
-    new URL(`../../node_modules/.cache/smkit/pool-${process.pid}-${++bundles}/`, import.meta.url),
+  const outdir = await bundleWorkerEntries(
+    { 'pool-worker': fileURLToPath(worker), loader: fileURLToPath(loader) },
+    'pool',
   );
-  const { build } = await import('esbuild');
-  await build({
-    entryPoints: { 'pool-worker': fileURLToPath(worker), loader: fileURLToPath(loader) },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    packages: 'external',
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'silent',
-  });
   return {
     worker: pathToFileURL(path.join(outdir, 'pool-worker.mjs')).href,
     loader: pathToFileURL(path.join(outdir, 'loader.mjs')).href,
     cleanup: outdir,
   };
 }
-
-let bundles = 0;
 
 /** This module's own extension: `.ts` from sources, `.js` once built. */
 const EXT = path.extname(fileURLToPath(import.meta.url));
