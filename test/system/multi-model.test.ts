@@ -118,12 +118,20 @@ describe('smkit serve, SAGEMAKER_MULTI_MODEL=true, in its own process', () => {
     };
     for (let i = 0; i < 3; i++) await round(); // warm up: codecs, onnxruntime, sockets
     const before = await settled();
-    for (let i = 0; i < 15; i++) await round();
+    const samples: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      await round();
+      samples.push((await settled()).rss / MIB);
+    }
     const after = await settled();
 
-    // 15 rounds load each of 41 models at least 15 times (the 16 MB heavy one included): a session, a
-    // worker thread or a copy of the weights kept per load would be hundreds of MiB.
-    expect(Math.round((after.rss - before.rss) / MIB)).toBeLessThan(48);
+    // 15 rounds load each of 41 models at least 15 times (the 16 MB heavy one included): a copy of the
+    // weights kept per load would be 240 MiB and more. RSS after a round bounces by tens of MiB with
+    // what was in flight and with the machine's load: +14 to +78 MiB over the 15 rounds have been seen
+    // (beside other system tests too), the per-model ONNX sessions before 1bbfdcc +75 to +102 MiB, so
+    // the bound is for gross leaks; the thread counts below tell that bug apart (162 threads then).
+    const trend = `RSS after each round (MiB): ${samples.map(Math.round).join(', ')}`;
+    expect(Math.round((after.rss - before.rss) / MIB), trend).toBeLessThan(160);
     // No thread per model, even with every model loaded and invoked at once.
     expect(peakThreads - before.threads).toBeLessThanOrEqual(4);
     expect(after.threads).toBeLessThanOrEqual(before.threads);
