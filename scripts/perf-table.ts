@@ -170,7 +170,7 @@ export function perfRows(results: Readonly<Record<string, Json>>): PerfRow[] {
     const single = num(get(mme, 'singleModelProcesses.modelsPerGiBOfRss'));
     rows.push([
       'Multi-model endpoint: models per GiB of RSS',
-      `${fmt(multi)} (hot p99 ${fmt(get(mme, 'multiModel.hotMs.p99'), ' ms')})`,
+      `${fmt(multi)} (hot p99 ${fmt(get(mme, 'multiModel.hotMs.p99'), ' ms')}, cold k-means p99 ${fmt(get(mme, 'multiModel.coldMsLoadIncluded.kmeansP99'), ' ms')} load included)`,
       `one process per model: ${fmt(single)} (hot p99 ${fmt(get(mme, 'singleModelProcesses.hotMs.p99'), ' ms')})`,
       ratio(multi !== undefined && single ? multi / single : undefined, 'models per GiB'),
       'mme.json',
