@@ -8,6 +8,8 @@ export default defineConfig({
     exclude: ['test/system/**', 'node_modules/**', 'dist/**', ...INTEGRATION_TESTS],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Each test file's own TMPDIR, deleted when the file ends.
+    setupFiles: ['test/setup/temp-dir.ts'],
     pool: 'forks',
   },
 });

@@ -27,6 +27,8 @@ export default defineConfig({
     include: INTEGRATION_TESTS,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Each test file's own TMPDIR, deleted when the file ends.
+    setupFiles: ['test/setup/temp-dir.ts'],
     pool: 'forks',
   },
 });

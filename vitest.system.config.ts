@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: ['test/system/docker-setup.ts'],
     testTimeout: 600_000,
     hookTimeout: 1_800_000,
+    // Each test file's own TMPDIR, deleted when the file ends.
+    setupFiles: ['test/setup/temp-dir.ts'],
     pool: 'forks',
     fileParallelism: false,
   },
