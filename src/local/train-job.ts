@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { algorithmNames, builtinAlgorithms } from '../../algorithms/index.js';
 import { ENV } from '../contract/index.js';
 import { InputError, errorMessage } from '../util/errors.js';
+import { makeOwnedTempDir } from '../util/stale-temp-dirs.js';
 import { tarDirectories } from './archives.js';
 import { missingCommandMessage, isMissingCommand } from './docker.js';
 import { type HostLauncher, hostAddressList } from './host-process.js';
@@ -149,6 +150,9 @@ function waitForExit(child: ChildProcess): Promise<number> {
   });
 }
 
+/** Job trees of runs without `workDir` are `<tmp>/smkit-job-<pid>-<random>`; a killed run's are swept by the next. */
+const JOB_DIR_PREFIX = 'smkit-job-';
+
 /**
  * Runs a training job locally as SageMaker would: one /opt/ml tree and one process (or container) per
  * host, Pipe-mode channels fed through FIFOs, MaxRuntime enforced with SIGTERM then SIGKILL, metrics
@@ -157,7 +161,12 @@ function waitForExit(child: ChildProcess): Promise<number> {
 export async function runLocalTraining(options: LocalTrainOptions): Promise<LocalTrainResult> {
   const started = Date.now();
   await checkEntryPoint(options);
-  const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'smkit-job-')));
+  const workDir =
+    options.workDir ??
+    (options.keepTrees
+      ? // Kept trees carry no pid: they outlive this process and must not be swept.
+        await mkdtemp(path.join(os.tmpdir(), `${JOB_DIR_PREFIX}kept-`))
+      : await makeOwnedTempDir(JOB_DIR_PREFIX));
   try {
     const launcher = options.launcher;
     const trees = await buildJobTrees({

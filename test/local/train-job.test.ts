@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -205,6 +207,38 @@ describe('runLocalTraining', () => {
     );
     expect(result.status).toBe('Stopped');
     expect(result.hosts[0]!.exitCode).toBe(137);
+  });
+
+  it('sweeps the job tree of a run killed with SIGKILL on the next run, and keeps --keep trees', async () => {
+    // A run in its own process group, killed (with its job) before it could clean up.
+    const script = `
+      import { runLocalTraining } from ${JSON.stringify(path.resolve('src/local/train-job.ts'))};
+      import { subprocessLauncher } from ${JSON.stringify(path.resolve('src/local/host-process.ts'))};
+      await runLocalTraining({ jobName: 'killed', algorithm: 'fake', hyperparameters: { behavior: 'sleep' },
+        channels: [], hosts: 1, outputDir: ${JSON.stringify(path.join(dir, 'killed-out'))}, metricDefinitions: [],
+        launcher: subprocessLauncher([process.execPath, ${JSON.stringify(FAKE)}], { PATH: process.env.PATH }) });`;
+    const killed = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const ownTree = (name: string) => name.startsWith(`smkit-job-${killed.pid}-`);
+    let tree: string | undefined;
+    for (let tries = 0; !tree && tries < 300; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      tree = (await readdir(os.tmpdir())).find(ownTree);
+    }
+    expect(tree).toBeDefined();
+    const exited = once(killed, 'exit');
+    process.kill(-killed.pid!, 'SIGKILL');
+    await exited;
+    expect((await readdir(os.tmpdir())).filter(ownTree)).toEqual([tree]);
+
+    await runLocalTraining(options({}));
+    expect((await readdir(os.tmpdir())).filter(ownTree)).toEqual([]);
+    const kept = await runLocalTraining(options({ keepTrees: true }));
+    await runLocalTraining(options({}));
+    expect(await readdir(path.join(kept.trees!, 'algo-1', 'model'))).toEqual(['report-algo-1.json']);
+    await rm(kept.trees!, { recursive: true, force: true });
   });
 
   it('names a missing channel directory', async () => {

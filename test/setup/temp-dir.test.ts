@@ -3,7 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sweepStaleTestDirs, TEST_DIR_PREFIX } from './stale-dirs.js';
+import { sweepStaleTempDirs } from '../../src/util/stale-temp-dirs.js';
+
+/** As test/setup/temp-dir.ts names them (not imported: importing a setup file runs it again). */
+const TEST_DIR_PREFIX = 'smkit-test-';
 
 describe('per-test-file temp directory', () => {
   it('points os.tmpdir() of this file and of the processes it starts at a directory of its own', () => {
@@ -13,7 +16,7 @@ describe('per-test-file temp directory', () => {
     expect(child.stdout.toString()).toBe(dir);
   });
 
-  it('sweeps the directories of test processes that are gone and keeps those of live ones', () => {
+  it('sweeps the directories of processes that are gone and keeps those of live ones', async () => {
     const parent = mkdtempSync(path.join(os.tmpdir(), 'sweep-'));
     const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
     const dead = path.join(parent, `${TEST_DIR_PREFIX}${gone}-abc123`);
@@ -23,7 +26,7 @@ describe('per-test-file temp directory', () => {
       mkdirSync(path.join(dir, 'model'), { recursive: true });
       writeFileSync(path.join(dir, 'model', 'model.json'), '{}');
     }
-    expect(sweepStaleTestDirs(parent)).toEqual([path.basename(dead)]);
+    expect(await sweepStaleTempDirs(parent, TEST_DIR_PREFIX)).toEqual([path.basename(dead)]);
     expect([existsSync(dead), existsSync(live), existsSync(other)]).toEqual([false, true, true]);
   });
 });

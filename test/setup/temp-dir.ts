@@ -7,16 +7,19 @@
  *
  * tsx's transform cache (`tsx-<uid>` under the temp dir) stays shared through a link to the real
  * one, so processes started from sources keep a warm cache. Directories of test processes that
- * died before their cleanup (killed workers) are swept by `sweepStaleTestDirs`.
+ * died before their cleanup (killed workers) are swept when the next file starts.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { sweepStaleTestDirs, TEST_DIR_PREFIX } from './stale-dirs.js';
+import { sweepStaleTempDirs } from '../../src/util/stale-temp-dirs.js';
+
+/** Per-test-file temp directories: `<prefix><pid>-<random>`, after the test process. */
+export const TEST_DIR_PREFIX = 'smkit-test-';
 
 const systemTemp = os.tmpdir();
-sweepStaleTestDirs(systemTemp);
+await sweepStaleTempDirs(systemTemp, TEST_DIR_PREFIX);
 const dir = mkdtempSync(path.join(systemTemp, `${TEST_DIR_PREFIX}${process.pid}-`));
 // As /tmp itself: processes of other users (non-root tests, containers) create their own entries.
 chmodSync(dir, 0o1777);
