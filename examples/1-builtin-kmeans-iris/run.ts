@@ -13,24 +13,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, parseLegFlags, readLabelledCsv, smkit } from '../shared/smkit.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    local: { type: 'boolean' },
-    'local-image': { type: 'string' },
-    aws: { type: 'boolean' },
-    image: { type: 'string' },
-    role: { type: 'string' },
-    'endpoint-url': { type: 'string' },
-    'instance-type': { type: 'string', default: 'ml.m5.large' },
-    'job-name': { type: 'string', default: `iris-kmeans-${Date.now()}` },
-    work: { type: 'string', default: path.join(import.meta.dirname, 'out') },
-  },
+const flags = parseLegFlags({
+  'job-name': { type: 'string', default: `iris-kmeans-${Date.now()}` },
+  work: { type: 'string', default: path.join(import.meta.dirname, 'out') },
 });
-if (!flags.local && !flags.aws) throw new Error('say --local, --aws, or both');
-if (flags.aws && !(flags.image && flags.role)) throw new Error('--aws needs --image URI and --role ARN');
 
 const data = path.join(import.meta.dirname, '../data/iris');
 const work = path.resolve(flags.work);

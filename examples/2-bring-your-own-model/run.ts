@@ -11,25 +11,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { c as createTar } from 'tar';
-import { localInvoke, localServe, readLabelledCsv, smkit } from '../shared/smkit.js';
+import { localInvoke, localServe, parseLegFlags, readLabelledCsv, smkit } from '../shared/smkit.js';
 import { SPECIES } from './species.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    local: { type: 'boolean' },
-    'local-image': { type: 'string' },
-    aws: { type: 'boolean' },
-    image: { type: 'string' },
-    role: { type: 'string' },
-    'endpoint-url': { type: 'string' },
-    'instance-type': { type: 'string', default: 'ml.m5.large' },
-    work: { type: 'string', default: path.join(import.meta.dirname, 'out') },
-  },
+const flags = parseLegFlags({
+  work: { type: 'string', default: path.join(import.meta.dirname, 'out') },
 });
-if (!flags.local && !flags.aws) throw new Error('say --local, --aws, or both');
-if (flags.aws && !(flags.image && flags.role)) throw new Error('--aws needs --image URI and --role ARN');
 
 const here = import.meta.dirname;
 const work = path.resolve(flags.work);

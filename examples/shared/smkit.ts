@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** The smkit command: `node <checkout>/bin/smkit`, or `SMKIT_BIN`. */
 const SMKIT_BIN = process.env.SMKIT_BIN ?? fileURLToPath(new URL('../../bin/smkit', import.meta.url));
@@ -119,4 +120,32 @@ export async function readLabelledCsv(file: string): Promise<{ rows: string[]; l
     rows.push(line.slice(comma + 1));
   }
   return { rows, labels };
+}
+
+/** The flags examples 1 and 2 share: which legs to run, the AWS leg's image, role and endpoint. */
+const LEG_FLAGS = {
+  local: { type: 'boolean' },
+  'local-image': { type: 'string' },
+  aws: { type: 'boolean' },
+  image: { type: 'string' },
+  role: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  'instance-type': { type: 'string', default: 'ml.m5.large' },
+} as const;
+
+/**
+ * Parses `--local [--local-image IMAGE]` and `--aws --image URI --role ARN [--endpoint-url URL]
+ * [--instance-type T]` plus the example's own flags, and refuses a command line that names no leg
+ * or an AWS leg without its image and role.
+ */
+export function parseLegFlags<const Extra extends NonNullable<ParseArgsConfig['options']>>(
+  extra: Extra,
+): ReturnType<typeof parseArgs<{ options: typeof LEG_FLAGS & Extra }>>['values'] {
+  const { values } = parseArgs<{ options: typeof LEG_FLAGS & Extra }>({
+    options: { ...LEG_FLAGS, ...extra },
+  });
+  const legs = values as { local?: boolean; aws?: boolean; image?: string; role?: string };
+  if (!legs.local && !legs.aws) throw new Error('say --local, --aws, or both');
+  if (legs.aws && !(legs.image && legs.role)) throw new Error('--aws needs --image URI and --role ARN');
+  return values;
 }
