@@ -3,7 +3,7 @@ import { requireChannel, trainingDimensions, trainOnShards } from '../sharded-tr
 import type { Predictor, SummaryCodec, TrainContext } from '../types.js';
 import type { PcaHyperparameters } from './hyperparameters.js';
 import { PcaAccumulator, type PcaSummary, mergeSummaries } from './math/accumulator.js';
-import { createOnnxKernel } from './math/onnx-kernel.js';
+import { createPcaKernel } from './math/pca-kernel.js';
 import { explainedVariance, solvePca } from './math/solve.js';
 import { createPredictor, readModelDir, writeModelFiles } from './model.js';
 import { pcaReport } from './report.js';
@@ -56,7 +56,7 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
   const started = Date.now();
   // One thread: the other cores parse the channel (large CSV channels are parsed on worker threads),
   // and the GEMMs are a fifth of the parsing's CPU time.
-  const kernel = await createOnnxKernel(hp.feature_dim, 1);
+  const kernel = await createPcaKernel(hp.feature_dim, 1);
   try {
     const accumulator = new PcaAccumulator({
       mode: hp.algorithm_mode,
