@@ -3,7 +3,7 @@ import '../../../src/io/onnxruntime-env.js';
 import ort from 'onnxruntime-node';
 import { OnnxGraphBuilder, attr } from '../../../src/io/onnx-builder.js';
 import type { PcaKernel } from './kernel.js';
-import { GramThreads } from './gram-threads.js';
+import { WasmGram, compileGram } from './wasm-gram.js';
 
 function sketchGraph(d: number): Uint8Array {
   const g = new OnnxGraphBuilder('pca_sketch');
@@ -29,20 +29,22 @@ function addInto(target: Float64Array, source: Float32Array): void {
  * the float64 accumulators so float32 sums never span more than one chunk.
  */
 export async function createPcaKernel(dim: number, threads?: number): Promise<PcaKernel> {
-  const threadCount = threads ?? os.availableParallelism();
   const options: ort.InferenceSession.SessionOptions = {
     // One thread per available core unless told: left to itself the runtime used one of two vCPUs here.
-    intraOpNumThreads: threadCount,
+    intraOpNumThreads: threads ?? os.availableParallelism(),
     // Idle pool threads sleep instead of spinning between the chunks' GEMMs: on a busy machine the
     // spinning doubled the CPU time of a pass (0.51 -> 0.97 s for 1M x 50) and slowed it 2x.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
-  let gram: GramThreads | undefined;
+  let gram: WasmGram | undefined;
   let sketch: ort.InferenceSession | undefined;
   return {
     async gram(x, rows, shift, gramOut, sums) {
-      gram ??= new GramThreads(dim, threadCount);
-      await gram.add(x, rows, shift, gramOut, sums);
+      if (!gram) {
+        const { layout, module } = compileGram(dim);
+        gram = new WasmGram(layout, module);
+      }
+      gram.add(x, rows, shift, gramOut, sums);
     },
     async sketch(signs, l, x, rows, shift, sketchOut, sums) {
       sketch ??= await ort.InferenceSession.create(sketchGraph(dim), options);
@@ -56,7 +58,6 @@ export async function createPcaKernel(dim: number, threads?: number): Promise<Pc
     },
     async close() {
       await sketch?.release();
-      await gram?.close();
     },
   };
 }
