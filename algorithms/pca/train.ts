@@ -54,8 +54,9 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
   const { cluster, metrics } = context;
   const host = cluster.current;
   const started = Date.now();
-  // One thread: the other cores parse the channel (large CSV channels are parsed on worker threads),
-  // and the GEMMs are a fifth of the parsing's CPU time.
+  // One thread for the randomized sketch's GEMM (the Gram matrix of regular mode always runs on this
+  // one): the other cores parse the channel (large CSV channels are parsed on worker threads), and
+  // the products are a small part of the parsing's CPU time.
   const kernel = await createPcaKernel(hp.feature_dim, 1);
   try {
     const accumulator = new PcaAccumulator({
