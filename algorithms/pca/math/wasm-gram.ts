@@ -245,10 +245,21 @@ export function gramModule(dim: number): { layout: GramLayout; bytes: Uint8Array
   return { layout, bytes: wasmModule(Math.ceil(layout.bytes / PAGE), { gram: gramFunction(layout) }) };
 }
 
-/** The compiled module for `dim` features and its layout, for `new WasmGram`. */
+const compiled = new Map<number, { layout: GramLayout; module: WasmModule }>();
+
+/**
+ * The compiled module for `dim` features and its layout, for `new WasmGram`. Compiled once per
+ * process and dimension: instances of one module share its optimized code, so a second kernel does
+ * not start over in V8's baseline tier.
+ */
 export function compileGram(dim: number): { layout: GramLayout; module: WasmModule } {
-  const { layout, bytes } = gramModule(dim);
-  return { layout, module: compileWasm(bytes) };
+  let found = compiled.get(dim);
+  if (!found) {
+    const { layout, bytes } = gramModule(dim);
+    found = { layout, module: compileWasm(bytes) };
+    compiled.set(dim, found);
+  }
+  return found;
 }
 
 /** One instance of the module: adds shifted rows' Gram matrix and column sums into float64 arrays. */
