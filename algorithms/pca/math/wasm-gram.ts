@@ -197,19 +197,22 @@ function gramFunction(layout: GramLayout): Code {
         code.get(dst).get(end).ltU().brIf(0);
       });
       set(bOff, () => code.i32(0));
+      /** Branches out `depth` levels unless a tile of `width` vectors from jOff fits in the row. */
+      const leaveUnlessFits = (width: number, depth: number) =>
+        code
+          .get(jOff)
+          .i32(16 * (width - 1))
+          .add()
+          .i32(stride)
+          .ltU()
+          .eqz()
+          .brIf(depth);
       code.loop(() => {
         set(jOff, () => code.get(bOff));
         // Tiles of WIDE vectors while they fit, then one narrower tile for the rest of the row.
         code.block(() =>
           code.loop(() => {
-            code
-              .get(jOff)
-              .i32(16 * (WIDE - 1))
-              .add()
-              .i32(stride)
-              .ltU()
-              .eqz()
-              .brIf(1);
+            leaveUnlessFits(WIDE, 1);
             tile(WIDE);
             addTo(jOff, 16 * WIDE);
             code.br(0);
@@ -217,14 +220,7 @@ function gramFunction(layout: GramLayout): Code {
         );
         for (let width = WIDE - 1; width >= 1; width--) {
           code.block(() => {
-            code
-              .get(jOff)
-              .i32(16 * (width - 1))
-              .add()
-              .i32(stride)
-              .ltU()
-              .eqz()
-              .brIf(0);
+            leaveUnlessFits(width, 0);
             tile(width);
             addTo(jOff, 16 * width);
           });
