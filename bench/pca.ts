@@ -254,7 +254,9 @@ interface PcaMath {
     add(values: Float32Array, rows: number): Promise<void>;
     finish(): Promise<unknown>;
   };
-  createOnnxKernel(dim: number): Promise<{ close(): Promise<void> }>;
+  /** This checkout's kernel; commits before the WebAssembly Gram kernel export only createOnnxKernel. */
+  createPcaKernel?(dim: number): Promise<{ close(): Promise<void> }>;
+  createOnnxKernel?(dim: number): Promise<{ close(): Promise<void> }>;
   solvePca(summary: unknown, k: number): { v: Float64Array };
 }
 
@@ -272,10 +274,10 @@ async function loadMath(subject: Subject): Promise<PcaMath> {
 
 /** smkit's PCA on rows in memory, fed in mini-batches as a channel yields them. */
 async function smkitInMemory(subject: Subject, x: Float32Array, dim: number, mode: 'regular' | 'randomized') {
-  const { PcaAccumulator, createOnnxKernel, solvePca } = await loadMath(subject);
+  const { PcaAccumulator, createPcaKernel, createOnnxKernel, solvePca } = await loadMath(subject);
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const kernel = await createOnnxKernel(dim);
+  const kernel = await (createPcaKernel ?? createOnnxKernel)!(dim);
   const accumulator = new PcaAccumulator({
     mode,
     dim,

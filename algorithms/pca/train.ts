@@ -3,7 +3,7 @@ import { requireChannel, trainingDimensions, trainOnShards } from '../sharded-tr
 import type { Predictor, SummaryCodec, TrainContext } from '../types.js';
 import type { PcaHyperparameters } from './hyperparameters.js';
 import { PcaAccumulator, type PcaSummary, mergeSummaries } from './math/accumulator.js';
-import { createOnnxKernel } from './math/onnx-kernel.js';
+import { createPcaKernel } from './math/pca-kernel.js';
 import { explainedVariance, solvePca } from './math/solve.js';
 import { createPredictor, readModelDir, writeModelFiles } from './model.js';
 import { pcaReport } from './report.js';
@@ -54,9 +54,10 @@ async function summarizeShard(context: TrainContext<PcaHyperparameters>): Promis
   const { cluster, metrics } = context;
   const host = cluster.current;
   const started = Date.now();
-  // One thread: the other cores parse the channel (large CSV channels are parsed on worker threads),
-  // and the GEMMs are a fifth of the parsing's CPU time.
-  const kernel = await createOnnxKernel(hp.feature_dim, 1);
+  // One thread for the randomized sketch's GEMM (the Gram matrix of regular mode always runs on this
+  // one): the other cores parse the channel (large CSV channels are parsed on worker threads), and
+  // the products are a small part of the parsing's CPU time.
+  const kernel = await createPcaKernel(hp.feature_dim, 1);
   try {
     const accumulator = new PcaAccumulator({
       mode: hp.algorithm_mode,

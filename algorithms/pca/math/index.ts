@@ -1,5 +1,5 @@
 export * from './accumulator.js';
 export * from './kernel.js';
-export * from './onnx-kernel.js';
+export * from './pca-kernel.js';
 export * from './random.js';
 export * from './solve.js';

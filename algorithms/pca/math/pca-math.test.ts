@@ -4,7 +4,7 @@ import {
   type PcaKernel,
   PcaAccumulator,
   type PcaModel,
-  createOnnxKernel,
+  createPcaKernel,
   explainedVariance,
   mergeSummaries,
   project,
@@ -77,7 +77,7 @@ print(json.dumps({'components': p.components_.tolist(), 'variance': p.explained_
 
 describe.each([
   ['TypeScript', async () => typescriptKernel],
-  ['ONNX Runtime', () => createOnnxKernel(DIM)],
+  ['WebAssembly and ONNX Runtime', () => createPcaKernel(DIM)],
 ])('regular PCA with the %s kernel matches scikit-learn', (_name, makeKernel) => {
   test('components up to sign, variances, singular values, mean; ascending order', async () => {
     const kernel = await makeKernel();
@@ -119,7 +119,7 @@ describe('PCA math', () => {
     const dim = 40;
     const k = 4;
     const x = lowRankData(rows, dim, k, 0.001, 5, 3);
-    const kernel = await createOnnxKernel(dim);
+    const kernel = await createPcaKernel(dim);
     const regular = await fitPca(x, dim, k, kernel);
     const randomized = await fitPca(x, dim, k, kernel, { mode: 'randomized' });
     await kernel.close();
