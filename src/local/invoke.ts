@@ -88,7 +88,8 @@ function batchServerEnv(
  */
 function batchServerCommand(command: readonly string[]): readonly string[] {
   const [node, ...rest] = command;
-  if (node !== process.execPath || rest.some((arg) => arg.startsWith('--max-semi-space-size'))) return command;
+  if (node !== process.execPath || rest.some((arg) => arg.startsWith('--max-semi-space-size')))
+    return command;
   return [node, '--max-semi-space-size=1', ...rest];
 }
 
