@@ -24,6 +24,7 @@ import {
   K,
   makeRows,
   option,
+  processTree,
   repo,
   startPeer,
   stringOption,
@@ -73,6 +74,8 @@ interface TransformRun {
   readonly seconds: number;
   readonly cpuSeconds: number;
   readonly peakRssBytes: number;
+  /** Peak resident bytes per process kind (`cli`, `serve`, `serve worker`), each at its own peak. */
+  readonly peakRssByKind: Record<string, number>;
   readonly rowsPerSecond: number;
   readonly rowsPerCpuSecond: number;
 }
@@ -127,8 +130,13 @@ async function smkitTransform(root: string, input: string, output: string, model
     said += chunk.toString();
   });
   let peak = 0;
+  const peakByKind: Record<string, number> = {};
   const sampler = setInterval(() => {
-    if (child.pid) peak = Math.max(peak, treeRssBytes([child.pid]) - timeRss);
+    if (!child.pid) return;
+    peak = Math.max(peak, treeRssBytes([child.pid]) - timeRss);
+    for (const [kind, bytes] of Object.entries(rssByKind(child.pid))) {
+      peakByKind[kind] = Math.max(peakByKind[kind] ?? 0, bytes);
+    }
   }, 100);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(sampler);
@@ -140,9 +148,40 @@ async function smkitTransform(root: string, input: string, output: string, model
     seconds,
     cpuSeconds,
     peakRssBytes: peak,
+    peakRssByKind: peakByKind,
     rowsPerSecond: rows / seconds,
     rowsPerCpuSecond: rows / cpuSeconds,
   } satisfies TransformRun;
+}
+
+/**
+ * Resident bytes now of each kind of smkit process under `root`: `cli` (smkit local transform), `serve`
+ * (smkit serve: the only one, or the node:cluster primary), `serve worker` (its forked workers), summed
+ * per kind. The mount-namespace shells and /usr/bin/time are left out.
+ */
+function rssByKind(root: number): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  const serving = new Set<number>();
+  for (const pid of [...processTree([root])].sort((a, b) => a - b)) {
+    let command: string;
+    let status: string;
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    let kind: string | undefined;
+    if (/ local transform /.test(command)) kind = 'cli';
+    else if (/ serve\s*$/.test(command)) {
+      serving.add(pid);
+      kind = serving.has(ppid) ? 'serve worker' : 'serve';
+    }
+    if (kind) kinds[kind] = (kinds[kind] ?? 0) + rss;
+  }
+  return kinds;
 }
 
 /** /usr/bin/time's own resident memory, left out of smkit's. */
@@ -305,7 +344,10 @@ async function main(): Promise<void> {
         runs[which].push(run);
         console.log(
           `smkit ${which.padEnd(6)} ${run.seconds.toFixed(1)} s  ${run.rowsPerSecond.toFixed(0)} rows/s` +
-            `  ${run.rowsPerCpuSecond.toFixed(0)} rows/CPU-s  peak RSS ${(run.peakRssBytes / MIB).toFixed(0)} MiB`,
+            `  ${run.rowsPerCpuSecond.toFixed(0)} rows/CPU-s  ${(run.cpuSeconds / run.seconds).toFixed(2)} cores` +
+            `  peak RSS ${(run.peakRssBytes / MIB).toFixed(0)} MiB (${Object.entries(run.peakRssByKind)
+              .map(([kind, bytes]) => `${kind} ${(bytes / MIB).toFixed(0)}`)
+              .join(', ')})`,
         );
       }
     }
@@ -345,6 +387,8 @@ async function main(): Promise<void> {
       // The floor is one thread: smkit's rows per CPU-second against it is the share of the CPU's limit.
       rowsPerCpuSecondVsFloor: after.rowsPerCpuSecond / floorRun.rowsPerCpuSecond,
       rowsPerSecondVsFloorOnAllCores: after.rowsPerSecond / (floorRun.rowsPerSecond * cores),
+      // The most any server could reach here: the floor's loop on every core, against the peer.
+      floorOnAllCoresVsPeer: peer ? (floorRun.rowsPerSecond * cores) / peer.rowsPerSecond : undefined,
       ...(runs.before.length
         ? {
             rowsPerSecondVsBefore: after.rowsPerSecond / runs.before.at(-1)!.rowsPerSecond,
@@ -353,7 +397,9 @@ async function main(): Promise<void> {
         : {}),
     };
     const targets = {
+      // The issue's 20x is past this machine's ceiling (floorOnAllCoresVsPeer, about 3.4 on 2 cores).
       'rows/s >= 20x peer': peer ? ratios.rowsPerSecondVsPeer! >= 20 : undefined,
+      'rows/s >= 2x peer': peer ? ratios.rowsPerSecondVsPeer! >= 2 : undefined,
       'peak RSS < 300 MB': after.peakRssBytes < 300e6,
       ...(BASE ? { 'output byte-identical to the base': identical } : {}),
     };

@@ -46,6 +46,12 @@ export interface LocalEndpointOptions {
 /** A running local endpoint. */
 export interface LocalEndpoint {
   readonly url: string;
+  /**
+   * The model server itself (the multi-model router when there is one), behind the limit proxy: for a
+   * client that keeps within the limits on its own, such as a local batch transform (its batches never
+   * pass MaxPayloadInMB and it times its own requests), so large bodies do not pass through the proxy.
+   */
+  readonly serverUrl: string;
   /** Resolves when the container answered /ping with 200 (InService); rejects with the reason it never did. */
   readonly ready: Promise<void>;
   /** Stops the model server (SIGTERM, SIGKILL after 30 s as on scale-in) and the proxy. */
@@ -236,5 +242,10 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     return closing;
   };
   const address = proxy.address() as net.AddressInfo;
-  return { url: `http://${LOOPBACK}:${address.port}`, ready, close };
+  return {
+    url: `http://${LOOPBACK}:${address.port}`,
+    serverUrl: `http://${LOOPBACK}:${routerPort}`,
+    ready,
+    close,
+  };
 }

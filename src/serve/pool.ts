@@ -29,7 +29,10 @@ export interface WorkerPoolOptions {
   readonly minBytes?: number;
 }
 
-/** A model handler whose large requests move to worker threads once `threadsReady` resolves true. */
+/**
+ * A model handler whose large requests run on worker threads (waiting for `threadsReady` when they come
+ * before it), or all inline when `threadsReady` resolves false.
+ */
 export interface PooledModelHandler extends ModelHandler {
   /** True once every thread holds its model copy; false if a thread failed to load it (all inline). */
   readonly threadsReady: Promise<boolean>;
@@ -115,7 +118,10 @@ export async function withWorkerPool(
     options.log?.error({ err: error }, 'a serving worker thread failed');
   });
   // The threads load their model copy in the background: /ping does not wait for them (the cold start is
-  // what SageMaker and autoscaling wait on), and until the copy is ready large bodies run inline.
+  // what SageMaker and autoscaling wait on). A large body that comes sooner waits for them rather than
+  // running inline: a model may answer in the last bits differently on the HTTP thread (the k-means
+  // assigner there goes native once its runtime is up; the threads' stays in JS), and a batch transform,
+  // whose first mini-batch comes as soon as /ping says 200, wrote a different first batch from run to run.
   let pooled = false;
   const warming = pool
     .run(
@@ -146,7 +152,9 @@ export async function withWorkerPool(
     kind: inline.kind,
     threadsReady: warming,
     async invoke(request: InvocationRequest) {
-      if (!pooled || request.body.length < minBytes) return inline.invoke(request);
+      if (request.body.length < minBytes) return inline.invoke(request);
+      // Inline only if a thread failed to load the model (then every request is).
+      if (!pooled && !(await warming)) return inline.invoke(request);
       // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
       // or abandoned request just has its answer dropped by the app.
       // A body that owns its memory moves to the thread instead of being copied there (the HTTP thread

@@ -47,6 +47,26 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+test('a large body that comes while the threads still load waits for them: the same route, the same answer', async () => {
+  const { loadRowCounter } = (await import(pathToFileURL(module).href)) as {
+    loadRowCounter(dir: string): Promise<ModelHandler>;
+  };
+  const settings = settingsFrom();
+  const pooled = await withWorkerPool(await loadRowCounter(modelDir), { settings, threads: 1 });
+  const app = createApp({ handler: pooled, settings, log: quietLog });
+  try {
+    const body = '1.5,16,14,23\n'.repeat(100_000); // 1.3 MB
+    const first = await app.request('/invocations', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv' },
+      body,
+    });
+    expect(await first.text()).toBe('counter-model counted 100000 rows worker');
+  } finally {
+    await app.close();
+  }
+});
+
 test('a custom handler in the worker pool answers a body of 1 MiB and more with its own model', async () => {
   const { loadRowCounter } = (await import(pathToFileURL(module).href)) as {
     loadRowCounter(dir: string): Promise<ModelHandler>;
