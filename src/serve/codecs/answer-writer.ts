@@ -6,6 +6,7 @@ export const MAX_FLOAT_BYTES = 26;
 /** The scratch answers are written into (one per thread; encoders run to completion one at a time). */
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 const SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
+const STRING_MAX_BYTES = 2 ** 28;
 
 /**
  * Writes an answer's bytes straight into one Buffer sized up front: no per-value strings for integers,
@@ -75,7 +76,9 @@ export class AnswerWriter {
    * The answer written so far as text, copied out of the scratch: a string lives on V8's heap and dies
    * young, where a Buffer of the answer would be external memory that only a full collection frees.
    */
-  done(): string {
+  done(): string | Buffer {
+    // Past V8's longest string (2^29 - 24 characters on 64-bit), the bytes themselves.
+    if (this.at > STRING_MAX_BYTES) return this.bytes.subarray(0, this.at);
     return this.bytes.toString('utf8', 0, this.at);
   }
 }
