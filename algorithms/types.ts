@@ -108,6 +108,10 @@ export interface Predictor {
   /** The JSON response root key: `predictions` (k-means) or `projections` (PCA). */
   readonly jsonRootKey: string;
   readonly fields: readonly PredictionField[];
+  /**
+   * The batch's arrays are lent for the call: the server reuses them for a later request once the
+   * returned promise settles, so keep no reference to them (return new arrays).
+   */
   predict(batch: RecordBatch): Promise<Predictions>;
   /** Frees what the predictor holds (native sessions); called when the server unloads the model. */
   close?(): Promise<void>;

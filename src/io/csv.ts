@@ -268,6 +268,12 @@ export interface CsvBodyOptions {
   readonly labelSize?: number;
   /** Named in errors (default `request body`). */
   readonly file?: string;
+  /**
+   * Where the values array comes from (default `new Float32Array`): a recycler of request buffers. The
+   * array may be longer than the rows need (the batch's `values` is then a view of its start) and need
+   * not be zeroed.
+   */
+  readonly allocate?: (length: number) => Float32Array;
 }
 
 /**
@@ -277,6 +283,10 @@ export interface CsvBodyOptions {
 export function parseCsvBody(body: Buffer, options: CsvBodyOptions = {}): RecordBatch {
   const file = options.file ?? 'request body';
   const labelSize = options.labelSize ?? 0;
+  if (labelSize === 0) {
+    const plain = parsePlainCsvBody(body, options.featureDim, options.allocate ?? fresh);
+    if (plain) return plain;
+  }
   let dim = options.featureDim;
   if (dim === undefined) {
     const first = firstRow(body);
@@ -310,4 +320,84 @@ function firstRow(body: Buffer): Buffer | undefined {
     start = end + 1;
   }
   return undefined;
+}
+
+const fresh = (length: number) => new Float32Array(length);
+
+/** Most digits a plain cell may have: its mantissa stays an exact integer (< 2^53) in int and double. */
+const PLAIN_DIGITS = 15;
+
+/**
+ * The common serving body in one pass, or undefined: rows of plain decimals (`-12.5`, `3`, no spaces,
+ * exponents, quotes, BOM, blank lines or CR), all as wide as the first row (or `featureDim`), each
+ * ending in `\n` (the last may end the body). Each value is the mantissa divided (or multiplied) by a
+ * power of ten, as `CsvParser`'s inline parser computes it, so the float32 values are the same bytes;
+ * anything else returns undefined and the general parser reads the body (and words its errors).
+ */
+function parsePlainCsvBody(
+  body: Buffer,
+  featureDim: number | undefined,
+  allocate: (length: number) => Float32Array,
+): RecordBatch | undefined {
+  const end = body.length;
+  let dim = 1;
+  let p = 0;
+  for (; p < end; p++) {
+    const ch = body[p]!;
+    if (ch === NL) break;
+    if (ch === COMMA) dim++;
+  }
+  if (p === 0 || (featureDim !== undefined && featureDim !== dim)) return undefined;
+  let rows = body[end - 1] === NL ? 0 : 1;
+  for (let at = body.indexOf(NL); at >= 0; at = body.indexOf(NL, at + 1)) rows++;
+  const values = allocate(rows * dim);
+  const last = dim - 1;
+  let n = 0;
+  p = 0;
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < dim; column++) {
+      let ch = body[p]! | 0;
+      const negative = ch === 45;
+      if (negative || ch === 43) ch = body[++p]! | 0;
+      // Up to 9 digits in int32 (no float dependency chain), the rest (up to 15) in double.
+      let mantissa = 0;
+      let digits = 0;
+      let d = (ch - 48) | 0;
+      while (d >>> 0 <= 9 && digits < 9) {
+        mantissa = (mantissa * 10 + d) | 0;
+        digits++;
+        d = ((body[++p]! | 0) - 48) | 0;
+      }
+      let value = mantissa;
+      while (d >>> 0 <= 9) {
+        value = value * 10 + d;
+        digits++;
+        d = ((body[++p]! | 0) - 48) | 0;
+      }
+      let scale = 0;
+      if (d === 46 - 48) {
+        d = ((body[++p]! | 0) - 48) | 0;
+        while (d >>> 0 <= 9) {
+          value = value * 10 + d;
+          digits++;
+          scale++;
+          d = ((body[++p]! | 0) - 48) | 0;
+        }
+      }
+      // `1.` and `.5` are numbers here as there; a lone sign or an empty cell is not.
+      if (digits === 0 || digits > PLAIN_DIGITS) return undefined;
+      value = scale === 0 ? value : value / POW10[scale]!;
+      values[n++] = negative ? -value : value;
+      // The separator: a comma inside the row, a newline (or the body's end) after its last cell.
+      ch = d + 48;
+      if (column < last) {
+        if (ch !== COMMA) return undefined;
+      } else if (ch !== NL && p < end) {
+        return undefined;
+      }
+      p++;
+    }
+  }
+  if (p < end) return undefined;
+  return { rows, dim, values: values.length === n ? values : values.subarray(0, n) };
 }

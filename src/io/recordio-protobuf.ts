@@ -546,7 +546,12 @@ export async function* readRecordIOProtobuf(
  */
 export function parseRecordIOProtobufBody(
   body: Buffer,
-  options: { featureDim?: number; file?: string } = {},
+  options: {
+    featureDim?: number;
+    file?: string;
+    /** Where the values array comes from (a recycler of request buffers; need not be zeroed). */
+    allocate?: (length: number) => Float32Array;
+  } = {},
 ): RecordBatch {
   const file = options.file ?? 'request body';
   const records = splitRecordIO(body, file);
@@ -557,8 +562,15 @@ export function parseRecordIOProtobufBody(
     dim = features ? denseWidth(features) : 0;
     if (!dim) throw new InputError(`${file}: record 1 has no features`);
   }
-  const builder = new BatchBuilder({ batchSize: records.length, dim, labelDim: 'auto' });
+  // One row more than the records: the batch is emitted by flushLast, which allocates no next one.
+  const builder = new BatchBuilder({
+    batchSize: records.length + 1,
+    dim,
+    labelDim: 'auto',
+    ...(options.allocate ? { allocate: options.allocate } : {}),
+  });
   const decoder = new RecordRowDecoder(file, builder);
   for (let i = 0; i < records.length; i++) decoder.decode(records[i]!, i + 1);
+  builder.flushLast();
   return builder.take()[0]!;
 }

@@ -3,9 +3,17 @@ import { formatFloat } from './number-format.js';
 /** The longest text `formatFloat` writes (`-1.2345678901234567e-123` is 24 bytes). */
 export const MAX_FLOAT_BYTES = 26;
 
+/** The scratch answers are written into (one per thread; encoders run to completion one at a time). */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+const SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
+const STRING_MAX_BYTES = 2 ** 28;
+
 /**
  * Writes an answer's bytes straight into one Buffer sized up front: no per-value strings for integers,
  * no per-row strings, joins or template literals. What the text encoders build their answers with.
+ * The bytes go into a scratch buffer kept between answers, and `done` copies out exactly the answer:
+ * a fresh buffer of the worst-case size per request would be a third more external memory for the GC
+ * to chase (large answers: it is what drives V8's full collections, see `recycled-floats.ts`).
  */
 export class AnswerWriter {
   readonly bytes: Buffer;
@@ -13,7 +21,14 @@ export class AnswerWriter {
 
   /** `capacity` must bound the answer's length (the callers count `MAX_FLOAT_BYTES` per value). */
   constructor(capacity: number) {
-    this.bytes = Buffer.allocUnsafe(capacity);
+    if (capacity > SCRATCH_MAX_BYTES) {
+      // Rare huge answers get a buffer of their own rather than a scratch kept for ever.
+      this.bytes = Buffer.allocUnsafeSlow(capacity);
+      return;
+    }
+    if (scratch.length < capacity)
+      scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(capacity, scratch.length * 2)));
+    this.bytes = scratch;
   }
 
   /** Copies pre-encoded bytes (a JSON key, a separator). */
@@ -57,9 +72,14 @@ export class AnswerWriter {
     this.at = at;
   }
 
-  /** The answer written so far (a view, not a copy). */
-  done(): Buffer {
-    return this.bytes.subarray(0, this.at);
+  /**
+   * The answer written so far as text, copied out of the scratch: a string lives on V8's heap and dies
+   * young, where a Buffer of the answer would be external memory that only a full collection frees.
+   */
+  done(): string | Buffer {
+    // Past V8's longest string (2^29 - 24 characters on 64-bit), the bytes themselves.
+    if (this.at > STRING_MAX_BYTES) return this.bytes.subarray(0, this.at);
+    return this.bytes.toString('utf8', 0, this.at);
   }
 }
 

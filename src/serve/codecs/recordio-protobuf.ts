@@ -1,3 +1,4 @@
+import { takeFloats } from './recycled-floats.js';
 import { encodeLabelRecords, parseRecordIOProtobufBody } from '../../io/recordio-protobuf.js';
 import { BadRequest, InputError } from '../../util/errors.js';
 import type { DecodedInput, DecodeOptions, EncodeInput } from './types.js';
@@ -17,7 +18,9 @@ export function decodeRecordIOProtobuf(body: Buffer, options: DecodeOptions): De
   const batch = asBadRequest(() =>
     parseRecordIOProtobufBody(
       body,
-      options.featureDim === undefined ? {} : { featureDim: options.featureDim },
+      options.featureDim === undefined
+        ? { allocate: takeFloats }
+        : { featureDim: options.featureDim, allocate: takeFloats },
     ),
   );
   return { batch, shape: [batch.rows, batch.dim], describe: (row) => `record ${row + 1}` };

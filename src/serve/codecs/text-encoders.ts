@@ -97,7 +97,7 @@ const COMMA_SPACE = utf8(', ');
  * The JSON (`lines` false) or JSON Lines answer written straight into one Buffer: the same bytes as
  * `jsonText` / `jsonLinesText` for numeric columns.
  */
-function writeJson(output: EncodeInput, lines: boolean): Buffer {
+function writeJson(output: EncodeInput, lines: boolean): string | Buffer {
   const fields = output.fields;
   const keys = fields.map((field, f) => utf8(`${f ? ', ' : ''}${JSON.stringify(field.name)}: `));
   const columns = fields.map((field) => output.columns[field.name] as ArrayLike<number>);
@@ -138,7 +138,7 @@ function writeJson(output: EncodeInput, lines: boolean): Buffer {
 }
 
 /** The CSV answer written straight into one Buffer: the same bytes as `csvText` for numeric columns. */
-function writeCsv(output: EncodeInput): Buffer {
+function writeCsv(output: EncodeInput): string | Buffer {
   const fields = output.fields;
   const columns = fields.map((field) => output.columns[field.name] as ArrayLike<number>);
   let perRow = 1;

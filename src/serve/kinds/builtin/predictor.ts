@@ -1,5 +1,6 @@
-import type { Predictor } from '../../../../algorithms/types.js';
+import type { Predictions, Predictor } from '../../../../algorithms/types.js';
 import { chooseDecoder, chooseEncoding, type OutputField } from '../../codecs/index.js';
+import { giveFloats } from '../../codecs/recycled-floats.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
 import { requireFinite, requireWidth } from '../../validate.js';
 
@@ -30,7 +31,12 @@ export function createPredictorHandler(
       const input = decoder.decode(request.body, predictor.featureDim);
       requireWidth(input, predictor.featureDim);
       requireFinite(input);
-      const predictions = await predictor.predict(input.batch);
+      let predictions: Predictions | undefined;
+      try {
+        predictions = await predictor.predict(input.batch);
+      } finally {
+        lendBack(input.batch.values, predictions);
+      }
       const body = encoding.encode({
         rows: predictions.rows,
         fields: orders.get(encoding.type) ?? predictor.fields,
@@ -41,4 +47,17 @@ export function createPredictorHandler(
     },
     close: async () => predictor.close?.(),
   };
+}
+
+/**
+ * Hands decoded values back for reuse by a later request (`recycled-floats.ts`), unless an output
+ * column is a view of them.
+ */
+function lendBack(values: Float32Array, predictions: Predictions | undefined): void {
+  if (predictions) {
+    for (const column of Object.values(predictions.columns)) {
+      if (ArrayBuffer.isView(column) && column.buffer === values.buffer) return;
+    }
+  }
+  giveFloats(values);
 }
