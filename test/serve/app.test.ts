@@ -147,6 +147,28 @@ describe('POST /invocations', () => {
     expect(echoed.headers['x-amzn-sagemaker-custom-attributes']).toBe('seen=1');
   });
 
+  test('binary answers arrive byte for byte, small (one write with the head) and large', async () => {
+    const bytes = (length: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 7 + 3) % 256));
+    server = await startApp({
+      handler: {
+        kind: 'binary',
+        invoke: async (req) => ({
+          body: bytes(Number(req.body.toString())),
+          contentType: 'application/octet-stream',
+        }),
+      },
+    });
+    for (const length of [0, 1, 256, 8 * 1024, 8 * 1024 + 1, 100_000]) {
+      const reply = await request(server.url, {
+        headers: { 'Content-Type': 'text/csv' },
+        body: String(length),
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-length']).toBe(String(length));
+      expect(reply.body.equals(bytes(length))).toBe(true);
+    }
+  });
+
   test('chunked bodies are read whole', async () => {
     server = await startApp({ handler: echo });
     const reply = await request(server.url, {
