@@ -9,7 +9,11 @@ const run = (requestsPerSecond: number, p99Ms: number, cpuMicrosPerRequest: numb
   requests: requestsPerSecond * 6,
   cpuMicrosPerRequest,
 });
-const multi: PhaseResults = { peer: run(46, 800, 40_000), smkit: run(200, 150, 9_000), bare: run(120, 250, 16_000) };
+const multi: PhaseResults = {
+  peer: run(46, 800, 40_000),
+  smkit: run(200, 150, 9_000),
+  bare: run(120, 250, 16_000),
+};
 const single: PhaseResults = {
   peer: run(320, 170, 6_000),
   smkit: run(12_800, 10, 110),
