@@ -148,6 +148,11 @@ const EMPTY_BODY = Buffer.alloc(0);
  */
 const ONE_WRITE_MAX_BYTES = 8 * 1024;
 
+/** An answer from a worker thread arrives as a plain Uint8Array (its toString joins the byte values). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The serving app: a node:http request listener plus its state. It binds no port (see `listen.ts`). */
 export interface SmkitApp {
   /** Handles one request: /ping and /invocations directly on node:http, everything else through express. */
@@ -396,7 +401,7 @@ export function createApp(options: AppOptions): SmkitApp {
         // A small Buffer goes out as a latin1 string (one byte per character, so the same bytes): node
         // then sends the head and the body in one write instead of a writev of two chunks.
         if (typeof payload !== 'string' && payload.length <= ONE_WRITE_MAX_BYTES) {
-          res.end(payload.toString('latin1'), 'latin1');
+          res.end(asBuffer(payload).toString('latin1'), 'latin1');
         } else {
           res.end(payload);
         }

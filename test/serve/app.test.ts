@@ -152,20 +152,27 @@ describe('POST /invocations', () => {
     server = await startApp({
       handler: {
         kind: 'binary',
-        invoke: async (req) => ({
-          body: bytes(Number(req.body.toString())),
-          contentType: 'application/octet-stream',
-        }),
+        // A plain Uint8Array too, as answers from the worker pool's threads arrive.
+        invoke: async (req) => {
+          const [length, plain] = req.body.toString().split(',');
+          const body = bytes(Number(length));
+          return {
+            body: plain ? (new Uint8Array(body) as Buffer) : body,
+            contentType: 'application/octet-stream',
+          };
+        },
       },
     });
     for (const length of [0, 1, 256, 8 * 1024, 8 * 1024 + 1, 100_000]) {
-      const reply = await request(server.url, {
-        headers: { 'Content-Type': 'text/csv' },
-        body: String(length),
-      });
-      expect(reply.status).toBe(200);
-      expect(reply.headers['content-length']).toBe(String(length));
-      expect(reply.body.equals(bytes(length))).toBe(true);
+      for (const plain of ['', ',plain']) {
+        const reply = await request(server.url, {
+          headers: { 'Content-Type': 'text/csv' },
+          body: `${length}${plain}`,
+        });
+        expect(reply.status).toBe(200);
+        expect(reply.headers['content-length']).toBe(String(length));
+        expect(reply.body.equals(bytes(length))).toBe(true);
+      }
     }
   });
 
