@@ -1,7 +1,9 @@
 /**
- * The bare node:http reference for bench/serve.ts: the same k-means computation (nearest of k
- * centroids, Euclidean distance, answered as `cluster,distance` CSV lines) with no framework, no
- * negotiation, no validation, on the same number of node:cluster processes.
+ * The bare node:http reference for bench/serve.ts: the same work as smkit's k-means per request, done
+ * minimally (parse the CSV rows, nearest of k centroids by Euclidean distance, and the same answer as
+ * smkit's default `application/json`, `{"predictions":[{"closest_cluster":..,"distance_to_cluster":..}]}`,
+ * with a Content-Length) with no framework, no negotiation, no validation, on the same number of
+ * node:cluster processes.
  * Usage: node dist/bench/bare-server.js PORT WORKERS CENTROIDS_CSV
  */
 import cluster from 'node:cluster';
@@ -47,10 +49,11 @@ if (cluster.isPrimary && Number(workers) > 1) {
               best = c;
             }
           }
-          out += `${best},${Math.sqrt(bestDistance)}\n`;
+          out += `${out ? ', ' : ''}{"closest_cluster": ${best}.0, "distance_to_cluster": ${Math.fround(Math.sqrt(bestDistance))}}`;
         }
-        res.writeHead(200, { 'Content-Type': 'text/csv' });
-        res.end(out);
+        const body = `{"predictions": [${out}]}`;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
       });
     })
     .listen(Number(port), '127.0.0.1');

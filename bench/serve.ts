@@ -12,6 +12,8 @@
  * its processes and their children, from /proc), after / before, the ratio to the peer's rows/s (the
  * peer reads CSV only, so its CSV figure) and the fraction of the floor (bench/floor.ts: the same body
  * through the tightest loop, no HTTP, one thread).
+ * With `--baseline` the single-row and 1000-row phases also serve the baseline checkout in the same
+ * alternating rounds, and the ratios add its CPU per request over smkit's (after / before).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -39,6 +41,7 @@ import {
   wrk,
   wrkPostScript,
 } from './kmeans-serving.js';
+import { type PhaseResults, servingRatios } from './serve-ratios.js';
 import { median } from './stats.js';
 
 const SECONDS = option('seconds', 8);
@@ -46,7 +49,7 @@ const CONNECTIONS = option('connections', 32);
 const WORKERS = option('workers', os.availableParallelism());
 const ROUNDS = option('rounds', 3);
 const PORTS = { peer: 18081, smkit: 18082, bare: 18083, baseline: 18084 } as const;
-type Server = 'peer' | 'smkit' | 'bare';
+type Server = 'peer' | 'smkit' | 'bare' | 'baseline';
 
 function textOption(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -59,10 +62,7 @@ const ONLY_BODIES = process.argv.includes('--only-bodies');
 const WRITE = !process.argv.includes('--no-write');
 const BODY_ROWS = 1000;
 
-/** A wrk result plus the server's CPU time per request. */
-interface Measured extends WrkResult {
-  readonly cpuMicrosPerRequest: number;
-}
+type Measured = import('./serve-ratios.js').Measured;
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'smkit-bench-serve-'));
@@ -104,17 +104,29 @@ async function main(): Promise<void> {
       peer: peer.pids,
       smkit: [children[0]!.pid!],
       bare: [children[1]!.pid!],
+      baseline: BASELINE ? [children[2]!.pid!] : [],
     };
+    // With --baseline, the older checkout serves the same requests in the same rounds: after / before.
+    const servers: readonly Server[] = [
+      'peer',
+      'smkit',
+      'bare',
+      ...(BASELINE ? (['baseline'] as const) : []),
+    ];
     // The machine is shared: alternate servers over several rounds, keep each one's median round, and
     // also report CPU time per request (all processes of a server), which other load disturbs far less.
-    const results: Record<string, Record<Server, Measured>> = {};
+    const results: Record<
+      string,
+      Partial<Record<Server, Measured>> & Record<'peer' | 'smkit' | 'bare', Measured>
+    > = {};
     for (const kind of ONLY_BODIES ? (['multi'] as const) : (['single', 'multi'] as const)) {
-      const rounds: Record<Server, Measured[]> = { peer: [], smkit: [], bare: [] };
-      for (const server of ['peer', 'smkit', 'bare'] as const) {
+      const rounds: Record<Server, Measured[]> = { peer: [], smkit: [], bare: [], baseline: [] };
+      for (const server of servers) {
         await wrk(`http://127.0.0.1:${PORTS[server]}/invocations`, scripts[kind], CONNECTIONS, 2); // warm-up
       }
       for (let round = 0; round < ROUNDS; round++) {
-        for (const server of ['peer', 'smkit', 'bare'] as const) {
+        // Alternate the order, so no server always meets the same neighbours' load.
+        for (const server of round % 2 ? [...servers].reverse() : servers) {
           const url = `http://127.0.0.1:${PORTS[server]}/invocations`;
           const cpuBefore = treeCpuSeconds(pids[server]);
           const result = await wrk(url, scripts[kind], CONNECTIONS, SECONDS);
@@ -122,8 +134,8 @@ async function main(): Promise<void> {
           rounds[server].push({ ...result, cpuMicrosPerRequest: (cpu * 1e6) / Math.max(1, result.requests) });
         }
       }
-      results[kind] = {} as Record<Server, Measured>;
-      for (const server of ['peer', 'smkit', 'bare'] as const) {
+      const measured: Partial<Record<Server, Measured>> = {};
+      for (const server of servers) {
         const best = rounds[server].find(
           (r) => r.requestsPerSecond === median(rounds[server].map((x) => x.requestsPerSecond)),
         )!;
@@ -131,13 +143,14 @@ async function main(): Promise<void> {
           ...best,
           cpuMicrosPerRequest: median(rounds[server].map((r) => r.cpuMicrosPerRequest)),
         };
-        results[kind][server] = result;
+        measured[server] = result;
         console.log(
           `${kind.padEnd(6)} ${server.padEnd(5)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s` +
             `  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms` +
             `  cpu ${result.cpuMicrosPerRequest.toFixed(0)} us/req  errors ${result.errors}`,
         );
       }
+      results[kind] = measured as PhaseResults;
     }
 
     const bodyResults = await measureBodies(
@@ -162,38 +175,8 @@ async function main(): Promise<void> {
       );
     }
 
-    const single = results['single'] ?? results['multi']!;
-    const multi = results['multi']!;
-    const ratios = {
-      singleVsPeer: single.smkit.requestsPerSecond / single.peer.requestsPerSecond,
-      singleVsBare: single.smkit.requestsPerSecond / single.bare.requestsPerSecond,
-      singleP99VsPeer: single.smkit.p99Ms / single.peer.p99Ms,
-      multiRowsVsPeer: multi.smkit.requestsPerSecond / multi.peer.requestsPerSecond,
-      multiVsBare: multi.smkit.requestsPerSecond / multi.bare.requestsPerSecond,
-      singleCpuVsPeer: single.peer.cpuMicrosPerRequest / single.smkit.cpuMicrosPerRequest,
-      singleCpuVsBare: single.bare.cpuMicrosPerRequest / single.smkit.cpuMicrosPerRequest,
-      multiCpuVsPeer: multi.peer.cpuMicrosPerRequest / multi.smkit.cpuMicrosPerRequest,
-    };
-    const targets = {
-      'single-row req/s >= 15x peer': ratios.singleVsPeer >= 15,
-      'single-row p99 < peer': single.smkit.p99Ms < single.peer.p99Ms,
-      'single-row req/s >= 0.4x bare node:http': ratios.singleVsBare >= 0.4,
-      '1000-row rows/s >= 10x peer': ratios.multiRowsVsPeer >= 10,
-      '/ping p99 < 50 ms while saturated': Object.values(pingUnderLoad).every((p) => p.p99Ms < 50),
-    };
-    console.log('\nratios (same run):');
-    console.log(`  single-row req/s  smkit / peer = ${ratios.singleVsPeer.toFixed(1)}x`);
-    console.log(`  single-row req/s  smkit / bare node:http = ${ratios.singleVsBare.toFixed(2)}x`);
-    console.log(`  single-row p99    smkit / peer = ${ratios.singleP99VsPeer.toFixed(3)}`);
-    console.log(`  1000-row rows/s   smkit / peer = ${ratios.multiRowsVsPeer.toFixed(1)}x`);
-    console.log(`  1000-row rows/s   smkit / bare node:http = ${ratios.multiVsBare.toFixed(2)}x`);
-    console.log(
-      `  CPU per request   peer / smkit = ${ratios.singleCpuVsPeer.toFixed(1)}x (single), ${ratios.multiCpuVsPeer.toFixed(1)}x (1000-row)`,
-    );
-    console.log(
-      `  CPU per request   bare / smkit = ${ratios.singleCpuVsBare.toFixed(2)} (single row: smkit's share of bare speed per CPU)`,
-    );
-    for (const [target, met] of Object.entries(targets)) console.log(`  ${met ? 'MET ' : 'MISS'} ${target}`);
+    const { ratios, targets, lines } = servingRatios(results, pingUnderLoad);
+    console.log(lines.join('\n'));
 
     if (!WRITE) return;
     const out = path.resolve(textOption('out') ?? path.join(repo, 'bench', 'results', 'serve.json'));
