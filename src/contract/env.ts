@@ -192,6 +192,20 @@ function readBatchStrategy(text: string): BatchStrategy {
   throw new InputError(`${ENV.batchStrategy}='${text}' is invalid: expected MULTI_RECORD or SINGLE_RECORD`);
 }
 
+/**
+ * Serving processes of a batch transform container unless MODEL_SERVER_WORKERS says otherwise: one,
+ * whose worker-thread pool has a thread per core. Batch bodies are megabytes and each runs on a pool
+ * thread whatever process took it; with a process per core, batch transform's keep-alive connections
+ * all reached the process that listened first (node:cluster keeps a connection on one process), whose
+ * one pool thread took every mini-batch in turn while the others idled, each holding model copies.
+ */
+export const BATCH_DEFAULT_WORKERS = 1;
+
+/** Worker threads in each serving process's pool: the cores shared among the processes, at least 1. */
+export function poolThreadsPerProcess(settings: Pick<ServingSettings, 'workers' | 'cpuCount'>): number {
+  return Math.max(1, Math.floor(settings.cpuCount / settings.workers));
+}
+
 /** Reads the serving settings once. */
 export function readServingSettings(env: Env): ServingSettings {
   const base = common(env);
@@ -202,10 +216,16 @@ export function readServingSettings(env: Env): ServingSettings {
   const strategy = first(env, ENV.batchStrategy);
   const transforms = first(env, ENV.maxConcurrentTransforms);
   const modelMemory = first(env, ENV.multiModelMemoryMb);
+  const batch = first(env, ENV.batch)?.toLowerCase() === 'true';
   return deepFreeze({
     ...base,
     port: port === undefined ? 8080 : z.coerce.number().int().min(1).max(65535).parse(port),
-    workers: workers === undefined ? base.cpuCount : z.coerce.number().int().min(1).parse(workers),
+    workers:
+      workers !== undefined
+        ? z.coerce.number().int().min(1).parse(workers)
+        : batch
+          ? BATCH_DEFAULT_WORKERS
+          : base.cpuCount,
     timeoutSeconds:
       timeout === undefined
         ? DEFAULT_MODEL_SERVER_TIMEOUT_SECONDS
@@ -221,7 +241,7 @@ export function readServingSettings(env: Env): ServingSettings {
       modelMemory === undefined
         ? undefined
         : Math.round(positiveNumber(ENV.multiModelMemoryMb).parse(modelMemory) * 1024 * 1024),
-    batch: first(env, ENV.batch)?.toLowerCase() === 'true',
+    batch,
     batchStrategy: strategy === undefined ? undefined : readBatchStrategy(strategy),
     maxConcurrentTransforms:
       transforms === undefined ? undefined : z.coerce.number().int().min(1).parse(transforms),

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { ENV } from '../contract/index.js';
 import { BATCH_LIMITS, SAGEMAKER_LIMITS } from '../contract/limits.js';
 import { toWireBatchStrategy } from '../contract/transform.js';
@@ -58,29 +57,17 @@ function userSetting(model: TransformModelOptions, names: readonly string[]): st
 }
 
 /**
- * How `smkit serve` runs for a local batch transform unless the user said otherwise: one serving process
- * whose worker-thread pool has a thread per core (`SAGEMAKER_MODEL_SERVER_WORKERS=1`), proposing one
- * concurrent transform per core as before. Batch bodies are megabytes, and each runs on a pool thread
- * whatever process took it; with a process per core the transform's keep-alive connections all went to
- * the process that listened first (node:cluster hands a connection to one process for good), whose one
- * pool thread then took every batch in turn while the other process idled, and every process held its
- * own model copies. A user's image decides for itself.
+ * What `smkit serve` gets for a local batch transform beyond SAGEMAKER_BATCH=true (which already makes it
+ * one serving process with a pool thread per core, proposing a transform per core:
+ * `BATCH_DEFAULT_WORKERS`). A user's image decides for itself.
  */
-function batchServerEnv(
-  options: Pick<TransformOptions, 'concurrency'>,
-  model: TransformModelOptions,
-): Record<string, string> {
+function batchServerEnv(model: TransformModelOptions): Record<string, string> {
   if (model.image) return {};
   const env: Record<string, string> = {};
   // glibc raises its mmap threshold to the size of the first large block freed, after which each
   // megabyte batch buffer came from a heap arena that kept the pages: a fixed threshold gives every
   // buffer of 128 KiB and up its own mapping, returned when the buffer is freed (-25 MiB at peak).
   if (userSetting(model, ['MALLOC_MMAP_THRESHOLD_']) === undefined) env.MALLOC_MMAP_THRESHOLD_ = '131072';
-  if (userSetting(model, ENV.modelServerWorkers) !== undefined) return env;
-  env[ENV.modelServerWorkers[0]] = '1';
-  if (options.concurrency === undefined && userSetting(model, [ENV.maxConcurrentTransforms]) === undefined) {
-    env[ENV.maxConcurrentTransforms] = String(os.availableParallelism());
-  }
   return env;
 }
 
@@ -117,7 +104,7 @@ export async function transformWithModel(
     model: model.model,
     port: 0,
     env: {
-      ...batchServerEnv(options, model),
+      ...batchServerEnv(model),
       ...model.env,
       [ENV.batch]: 'true',
       ...(options.strategy ? { [ENV.batchStrategy]: toWireBatchStrategy(options.strategy) } : {}),

@@ -33,6 +33,7 @@ export type AppSettings = Pick<
   | 'defaultAccept'
   | 'maxPayloadBytes'
   | 'workers'
+  | 'cpuCount'
   | 'batchStrategy'
   | 'maxConcurrentTransforms'
 >;

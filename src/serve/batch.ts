@@ -1,4 +1,4 @@
-import type { ServingSettings } from '../contract/index.js';
+import { poolThreadsPerProcess, type ServingSettings } from '../contract/index.js';
 import {
   concurrencyWithinLimit,
   executionParametersToWire,
@@ -8,13 +8,14 @@ import {
 
 /**
  * The body of GET /execution-parameters: what the container proposes to batch transform: the SAGEMAKER_* values when the job set them,
- * otherwise one transform per worker, MULTI_RECORD and the payload limit, kept within SageMaker's rule
+ * otherwise one transform per serving thread (processes x pool threads each: a thread per core in a batch
+ * container's one process by default), MULTI_RECORD and the payload limit, kept within SageMaker's rule
  * MaxConcurrentTransforms x MaxPayloadInMB <= 100.
  */
 export function executionParameters(
   settings: Pick<
     ServingSettings,
-    'maxConcurrentTransforms' | 'batchStrategy' | 'maxPayloadBytes' | 'workers'
+    'maxConcurrentTransforms' | 'batchStrategy' | 'maxPayloadBytes' | 'workers' | 'cpuCount'
   >,
 ): WireExecutionParameters {
   const payloadMb = Math.min(
@@ -23,7 +24,7 @@ export function executionParameters(
   );
   return executionParametersToWire({
     MaxConcurrentTransforms: concurrencyWithinLimit(
-      settings.maxConcurrentTransforms ?? settings.workers,
+      settings.maxConcurrentTransforms ?? settings.workers * poolThreadsPerProcess(settings),
       payloadMb,
     ),
     BatchStrategy: settings.batchStrategy ?? TRANSFORM_LIMITS.defaultStrategy,

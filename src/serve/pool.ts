@@ -1,9 +1,8 @@
 import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { ServingSettings } from '../contract/index.js';
+import { poolThreadsPerProcess, type ServingSettings } from '../contract/index.js';
 import { bundleWorkerEntries } from '../io/worker-bundle.js';
 import { HttpError, InputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -90,8 +89,7 @@ export async function withWorkerPool(
         'set its workerLoad (or pass options.worker) to { module, exportName, modelDir }, or serve it without the pool',
     );
   }
-  const threads =
-    options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / options.settings.workers));
+  const threads = options.threads ?? poolThreadsPerProcess(options.settings);
   const minBytes = options.minBytes ?? DEFAULT_POOL_MIN_BYTES;
   const modules = await workerModules(new URL(`./pool-worker${EXT}`, import.meta.url).href, load.module);
   const pool = new Piscina<PoolTask, PoolResult>({

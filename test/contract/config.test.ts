@@ -118,6 +118,12 @@ describe('settings from the environment', () => {
     });
   });
 
+  test('a batch transform container serves in one process unless MODEL_SERVER_WORKERS says otherwise', () => {
+    expect(readServingSettings({ SAGEMAKER_BATCH: 'true' }).workers).toBe(1);
+    expect(readServingSettings({ SAGEMAKER_BATCH: 'true', MODEL_SERVER_WORKERS: '3' }).workers).toBe(3);
+    expect(readServingSettings({}).workers).toBe(os.availableParallelism());
+  });
+
   test('SAGEMAKER_BATCH_STRATEGY in either spelling, and a clear error for anything else', () => {
     for (const [text, strategy] of [
       ['SINGLE_RECORD', 'SingleRecord'],

@@ -65,7 +65,10 @@ describe('smkit local transform --model', () => {
 
   it("keeps the user's server settings: --env SAGEMAKER_MODEL_SERVER_WORKERS, then --concurrency", async () => {
     const workers = await transform('workers', { SAGEMAKER_MODEL_SERVER_WORKERS: '3' });
-    expect(workers.result.parameters.MaxConcurrentTransforms).toBe(3);
+    // A transform per serving thread: 3 processes x max(1, cores / 3) pool threads.
+    expect(workers.result.parameters.MaxConcurrentTransforms).toBe(
+      3 * Math.max(1, Math.floor(os.availableParallelism() / 3)),
+    );
     const flag = await transform('flag', {}, 1);
     expect(flag.result.parameters.MaxConcurrentTransforms).toBe(1);
     expect(flag.result.parameters.source.MaxConcurrentTransforms).toBe('flag');

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,18 +89,25 @@ describe('routes', () => {
     expect(wrong.json()).toMatchObject({ error: 'Method Not Allowed' });
   });
 
-  test('GET /execution-parameters: defaults, then what the job set', async () => {
-    server = await startApp({
-      handler: echo,
-      settings: settingsFrom({ SAGEMAKER_MODEL_SERVER_WORKERS: '2' }),
-    });
-    const reply = await request(server.url, { method: 'GET', path: '/execution-parameters' });
-    expect(reply.json()).toEqual({
-      MaxConcurrentTransforms: 2,
-      BatchStrategy: 'MULTI_RECORD',
-      MaxPayloadInMB: 6,
-    });
-    await server.close();
+  test('GET /execution-parameters: defaults (a transform per serving thread), then what the job set', async () => {
+    const workersOf = (env: Record<string, string>) => Number(env.SAGEMAKER_MODEL_SERVER_WORKERS ?? 1);
+    for (const workers of [{}, { SAGEMAKER_MODEL_SERVER_WORKERS: '3' }] as Record<string, string>[]) {
+      server = await startApp({
+        handler: echo,
+        settings: settingsFrom({ SAGEMAKER_BATCH: 'true', ...workers }),
+      });
+      const reply = await request(server.url, { method: 'GET', path: '/execution-parameters' });
+      expect(reply.json()).toEqual({
+        // One per serving thread: processes x max(1, cores / processes), at most 100 MB / 6 MB.
+        MaxConcurrentTransforms: Math.min(
+          workersOf(workers) * Math.max(1, Math.floor(os.availableParallelism() / workersOf(workers))),
+          16,
+        ),
+        BatchStrategy: 'MULTI_RECORD',
+        MaxPayloadInMB: 6,
+      });
+      await server.close();
+    }
     server = await startApp({
       handler: echo,
       settings: settingsFrom({
