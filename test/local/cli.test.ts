@@ -269,7 +269,10 @@ describe('smkit local train --hosts 2 without root: peers reached through SMKIT_
       const merged = decodePca(two.model['model_algo-1']!);
       const single = decodePca(one.model['model_algo-1']!);
       expect(merged.v.length).toBe(DIM * 3);
-      for (let i = 0; i < single.v.length; i++) expect(merged.v[i]!).toBeCloseTo(single.v[i]!, 4);
+      // The hosts sum their shards in float32 blocks (as SageMaker's PCA is float32): a Gram matrix
+      // whose largest singular value is 136 carries rounding of ~0.03 into the weakest component
+      // (s = 5.3, eigengap ~575), so its entries move by up to ~7e-5 with the split; the others by 2e-6.
+      for (let i = 0; i < single.v.length; i++) expect(merged.v[i]!).toBeCloseTo(single.v[i]!, 3);
       for (let i = 0; i < 3; i++) expect(merged.s[i]! / single.s[i]!).toBeCloseTo(1, 4);
       for (let i = 0; i < DIM; i++) expect(merged.mean![i]!).toBeCloseTo(single.mean![i]!, 4);
     },
