@@ -7,19 +7,15 @@
  * longer matches the record, the test fails saying to regenerate (test/fixtures/regenerate.sh), so a
  * record can never silently answer for other data.
  *
- * With SMKIT_FIXTURES=record the script runs live under /usr/bin/python3 instead, and the record is
+ * With SMKIT_FIXTURES=record the script runs live instead (scripts/record-python-reference.ts, loaded
+ * only then: nothing here starts Python), and the record is
  * (re)written into SMKIT_FIXTURES_DIR (default: the committed test/fixtures/python). That is how
  * test/fixtures/regenerate.sh makes them, and how test/system/fixtures.test.ts checks the committed
  * ones against live scikit-learn.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-/** Debian's Python with scikit-learn and onnx (scripts/ci-install.sh installs them). */
-export const PYTHON = '/usr/bin/python3';
 
 /** The committed records. */
 export const PYTHON_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/python');
@@ -34,10 +30,11 @@ export interface PythonRecord {
   readonly stdout: string;
 }
 
-/** `test/fixtures/regenerate.sh` records; anything else reads the committed records. */
-function recording(): boolean {
-  return process.env.SMKIT_FIXTURES === 'record';
-}
+/** `test/fixtures/regenerate.sh` records (and loads the live runner); anything else reads the committed records. */
+const live =
+  process.env.SMKIT_FIXTURES === 'record'
+    ? await import('../../scripts/record-python-reference.js')
+    : undefined;
 
 function recordFile(name: string): string {
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) throw new Error(`python reference name '${name}': use [a-z0-9.-]`);
@@ -48,21 +45,6 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Runs `script` live with each input written to a temp file (sys.argv[1:]) and returns stdout. */
-function runLive(script: string, inputs: readonly Uint8Array[]): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'smkit-python-'));
-  try {
-    const files = inputs.map((bytes, i) => {
-      const file = path.join(dir, `input-${i}`);
-      writeFileSync(file, bytes);
-      return file;
-    });
-    return execFileSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /**
  * What `python3 -c script input...` printed: read from the committed record `name`, or run live and
  * recorded under SMKIT_FIXTURES=record. Throws, naming the regeneration script, when the record is
@@ -71,8 +53,8 @@ function runLive(script: string, inputs: readonly Uint8Array[]): string {
 export function pythonReference(name: string, script: string, inputs: readonly Uint8Array[]): string {
   const file = recordFile(name);
   const digests = inputs.map(sha256);
-  if (recording()) {
-    const stdout = runLive(script, inputs);
+  if (live) {
+    const stdout = live.runPythonLive(script, inputs);
     mkdirSync(path.dirname(file), { recursive: true });
     const record: PythonRecord = { script, inputs: digests, stdout };
     writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
