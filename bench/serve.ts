@@ -5,6 +5,7 @@
  *
  * Usage: npm run build && node dist/bench/serve.js [--seconds 8] [--connections 32] [--workers 2]
  *   [--bodies csv,json,recordio] [--baseline /path/to/older/smkit] [--only-bodies] [--out FILE | --no-write]
+ *   [--port-base 18081]
  *
  * The body phase sends the same 1,000 rows as each of `--bodies` (csv, json, jsonlist, jsonl, recordio,
  * npy) to smkit and, with `--baseline`, to a second smkit checkout (built with npm ci && npm run build)
@@ -48,7 +49,9 @@ const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 32);
 const WORKERS = option('workers', os.availableParallelism());
 const ROUNDS = option('rounds', 3);
-const PORTS = { peer: 18081, smkit: 18082, bare: 18083, baseline: 18084 } as const;
+/** Four consecutive ports from `--port-base` (so benchmarks run side by side on one machine don't collide). */
+const PORT_BASE = option('port-base', 18081);
+const PORTS = { peer: PORT_BASE, smkit: PORT_BASE + 1, bare: PORT_BASE + 2, baseline: PORT_BASE + 3 } as const;
 type Server = 'peer' | 'smkit' | 'bare' | 'baseline';
 
 function textOption(name: string): string | undefined {
