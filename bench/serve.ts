@@ -52,7 +52,12 @@ const WORKERS = option('workers', os.availableParallelism());
 const ROUNDS = option('rounds', 3);
 /** Four consecutive ports from `--port-base` (so benchmarks run side by side on one machine don't collide). */
 const PORT_BASE = option('port-base', 18081);
-const PORTS = { peer: PORT_BASE, smkit: PORT_BASE + 1, bare: PORT_BASE + 2, baseline: PORT_BASE + 3 } as const;
+const PORTS = {
+  peer: PORT_BASE,
+  smkit: PORT_BASE + 1,
+  bare: PORT_BASE + 2,
+  baseline: PORT_BASE + 3,
+} as const;
 type Server = 'peer' | 'smkit' | 'bare' | 'baseline';
 
 function textOption(name: string): string | undefined {
