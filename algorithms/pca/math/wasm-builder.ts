@@ -1,11 +1,12 @@
 /**
  * The few pieces of the WebAssembly binary format that a generated numeric kernel needs: one
- * exported memory, exported functions of i32 parameters, and a code emitter for the integer, loop
- * and SIMD128 instructions they use. Opcodes are from the WebAssembly 2.0 specification.
+ * exported memory, exported functions of i32 parameters, and a code emitter for the integer, float,
+ * branch and SIMD128 instructions they use. Opcodes are from the WebAssembly 2.0 specification.
  */
 
 /** Value types. */
 export const I32 = 0x7f;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128. */
@@ -66,6 +67,10 @@ export class Code {
   set(index: number) {
     return this.op(0x21, ...uleb(index));
   }
+  /** local.tee: sets the local and keeps the value on the stack. */
+  tee(index: number) {
+    return this.op(0x22, ...uleb(index));
+  }
   i32(value: number) {
     return this.op(0x41, ...sleb(value));
   }
@@ -87,6 +92,43 @@ export class Code {
   eqz() {
     return this.op(0x45);
   }
+  andI32() {
+    return this.op(0x71);
+  }
+  shrU() {
+    return this.op(0x76);
+  }
+  /** i32.store: address, then value, on the stack. */
+  storeI32(offset = 0) {
+    return this.op(0x36, 2, ...uleb(offset));
+  }
+  /** f32.load at the address on the stack plus `offset` bytes. */
+  loadF32(offset = 0) {
+    return this.op(0x2a, 2, ...uleb(offset));
+  }
+  /** f32.store: address, then value, on the stack. */
+  storeF32(offset = 0) {
+    return this.op(0x38, 2, ...uleb(offset));
+  }
+  /** f64.store: address, then value, on the stack. */
+  storeF64(offset = 0) {
+    return this.op(0x39, 3, ...uleb(offset));
+  }
+  /** f64.const (any float64, NaN and infinities included). */
+  f64(value: number) {
+    return this.op(0x44, ...new Uint8Array(Float64Array.of(value).buffer));
+  }
+  f64Lt() {
+    return this.op(0x63);
+  }
+  /** f64.promote_f32 (exact). */
+  promoteF32() {
+    return this.op(0xbb);
+  }
+  /** f32.demote_f64 (rounds to nearest, ties to even, as a Float32Array store does). */
+  demoteF64() {
+    return this.op(0xb6);
+  }
   /** select: the first of the two values below the condition if it is non-zero, else the second. */
   select() {
     return this.op(0x1b);
@@ -101,6 +143,16 @@ export class Code {
   loop(body: () => void) {
     this.op(0x03, 0x40);
     body();
+    return this.op(0x0b);
+  }
+  /** `if` ... (`else` ...) `end` on the i32 condition on the stack. */
+  ifElse(then: () => void, otherwise?: () => void) {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
     return this.op(0x0b);
   }
   brIf(depth: number) {
@@ -146,6 +198,16 @@ export class Code {
   }
   f64x2Add() {
     return this.simd(0xf0);
+  }
+  f64x2Sub() {
+    return this.simd(0xf1);
+  }
+  f64x2Mul() {
+    return this.simd(0xf2);
+  }
+  /** f64x2.extract_lane `lane` (0 is the lower address). */
+  f64x2Lane(lane: number) {
+    return this.simd(0x21, lane);
   }
   /** f64x2.promote_low_f32x4: lanes 0 and 1 as float64. */
   promoteLow() {

@@ -1,0 +1,394 @@
+/**
+ * Nearest-center assignment in a generated WebAssembly SIMD module, bit for bit `assignJs`: every
+ * squared distance is the float64 sum, in feature order, of float64 squared differences of the
+ * float32 inputs, and the first center with the strictly smallest sum wins. The SIMD lanes hold
+ * different (row, center) pairs, never parts of one sum, so no sum is reordered; wasm neither fuses
+ * multiply-adds nor flushes subnormals. `assignJs` stops a sum once it reaches the best so far: sums
+ * only grow (or turn NaN), so finishing it changes no comparison.
+ */
+import {
+  Code,
+  F64,
+  I32,
+  V128,
+  type WasmModule,
+  compileWasm,
+  instantiateWasm,
+  wasmModule,
+} from '../../pca/math/wasm-builder.js';
+import { type Assigner, type Assignment, assignJs } from './assign.js';
+
+const PAGE = 65_536;
+/** Rows per register tile; each row's accumulators cover one group of 4 centers. */
+const TILE_ROWS = 2;
+/** Centers per group: two float64x2 accumulators per row. */
+const GROUP = 4;
+/** Features per unrolled step of the inner loop (its offsets are constants). */
+const UNROLL = 8;
+
+/**
+ * Where the module for `dim` features keeps things (byte offsets into its memory). Rows come in
+ * pieces of `pieceRows` (even: the padding row of an odd piece is computed and not read). Centers
+ * are copied as float32 to `raw(groups)` and laid out by `prepare` at `centers` as groups of 4
+ * interleaved float64 columns, [c0[t], c1[t], c2[t], c3[t]] for each feature t, NaN for the padding
+ * centers of the last group (a NaN sum is never smaller).
+ */
+export interface AssignLayout {
+  readonly dim: number;
+  readonly pieceRows: number;
+  readonly points: number;
+  readonly labels: number;
+  readonly distances: number;
+  readonly centers: number;
+}
+
+/** The memory layout for `dim` features. */
+export function assignLayout(dim: number): AssignLayout {
+  // About 128 KiB of rows per call: they stay in the L2 cache while every center group reads them.
+  const pieceRows = 2 * Math.max(1, Math.floor(2 ** 16 / (4 * dim)));
+  const points = 0;
+  const labels = points + pieceRows * dim * 4;
+  const distances = labels + pieceRows * 4;
+  const centers = Math.ceil((distances + pieceRows * 4) / 16) * 16;
+  return { dim, pieceRows, points, labels, distances, centers };
+}
+
+/** Bytes of the laid-out groups for `count` centers. */
+const groupBytes = (dim: number, groups: number) => groups * GROUP * 8 * dim;
+
+/** Where `prepare` reads the float32 centers from. */
+function rawOffset(layout: AssignLayout, groups: number): number {
+  return layout.centers + groupBytes(layout.dim, groups);
+}
+
+/** `prepare(count, groups, raw)`: lays the `count` float32 centers at `raw` out as groups at `centers`. */
+function prepareFunction(layout: AssignLayout): Code {
+  const { dim, centers } = layout;
+  const code = new Code(3);
+  const [count, groups, raw] = [0, 1, 2];
+  const [c, src, dst, end] = [code.local(I32), code.local(I32), code.local(I32), code.local(I32)];
+  code.i32(0).set(c);
+  code.get(raw).set(src);
+  code.block(() =>
+    code.loop(() => {
+      code.get(c).get(groups).i32(GROUP).mul().ltU().eqz().brIf(1);
+      // dst = centers + (c / 4) * 32 dim + (c % 4) * 8
+      code
+        .get(c)
+        .i32(2)
+        .shrU()
+        .i32(GROUP * 8 * dim)
+        .mul()
+        .get(c)
+        .i32(GROUP - 1)
+        .andI32()
+        .i32(8)
+        .mul()
+        .add()
+        .i32(centers)
+        .add()
+        .tee(dst)
+        .i32(GROUP * 8 * dim)
+        .add()
+        .set(end);
+      const column = (value: () => void) =>
+        code.loop(() => {
+          code.get(dst);
+          value();
+          code.storeF64();
+          code
+            .get(dst)
+            .i32(GROUP * 8)
+            .add()
+            .tee(dst)
+            .get(end)
+            .ltU()
+            .brIf(0);
+        });
+      code
+        .get(c)
+        .get(count)
+        .ltU()
+        .ifElse(
+          () =>
+            column(() => {
+              code.get(src).loadF32().promoteF32();
+              code.get(src).i32(4).add().set(src);
+            }),
+          () => column(() => code.f64(Number.NaN)),
+        );
+      code.get(c).i32(1).add().set(c);
+      code.br(0);
+    }),
+  );
+  return code;
+}
+
+/**
+ * `assign(rowPairs, groups)`: for each pair of rows at `points`, the nearest center and its squared
+ * distance (as float32) into `labels` and `distances`. A tile is 2 rows by one group of 4 centers:
+ * per feature, 2 row values broadcast, 2 vectors of center values, 4 float64x2 sums.
+ */
+function assignFunction(layout: AssignLayout): Code {
+  const { dim, points, labels, distances, centers } = layout;
+  const rowBytes = 4 * dim;
+  const code = new Code(2);
+  const [rowPairs, groups] = [0, 1];
+  const int = () => code.local(I32);
+  const [pr, endR, out, pc, endC, p, q, endP, j, less] = [
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+    int(),
+  ];
+  const best = Array.from({ length: TILE_ROWS }, () => code.local(F64));
+  const label = Array.from({ length: TILE_ROWS }, int);
+  const sum = code.local(F64);
+  const acc = Array.from({ length: TILE_ROWS * 2 }, () => code.local(V128));
+  const x = Array.from({ length: TILE_ROWS }, () => code.local(V128));
+  const y = [code.local(V128), code.local(V128)];
+  const diff = code.local(V128);
+
+  /** Feature `t` (relative to p and q) into the 4 accumulators. */
+  const step = (t: number) => {
+    for (let r = 0; r < TILE_ROWS; r++) {
+      code
+        .get(p)
+        .loadSplat(4 * t + r * rowBytes)
+        .promoteLow()
+        .set(x[r]!);
+    }
+    for (let h = 0; h < 2; h++) {
+      code
+        .get(q)
+        .load(GROUP * 8 * t + 16 * h)
+        .set(y[h]!);
+    }
+    for (let r = 0; r < TILE_ROWS; r++) {
+      for (let h = 0; h < 2; h++) {
+        const a = acc[2 * r + h]!;
+        code.get(a).get(x[r]!).get(y[h]!).f64x2Sub().tee(diff).get(diff).f64x2Mul().f64x2Add().set(a);
+      }
+    }
+  };
+
+  code.i32(points).set(pr);
+  code
+    .get(rowPairs)
+    .i32(TILE_ROWS * rowBytes)
+    .mul()
+    .i32(points)
+    .add()
+    .set(endR);
+  code.i32(0).set(out);
+  code
+    .get(groups)
+    .i32(GROUP * 8 * dim)
+    .mul()
+    .i32(centers)
+    .add()
+    .set(endC);
+  code.block(() =>
+    code.loop(() => {
+      code.get(pr).get(endR).ltU().eqz().brIf(1);
+      for (let r = 0; r < TILE_ROWS; r++) {
+        code.f64(Number.POSITIVE_INFINITY).set(best[r]!);
+        code.i32(0).set(label[r]!);
+      }
+      code.i32(0).set(j);
+      code.i32(centers).set(pc);
+      code.block(() =>
+        code.loop(() => {
+          code.get(pc).get(endC).ltU().eqz().brIf(1);
+          for (const a of acc) code.zero().set(a);
+          code.get(pr).set(p);
+          code.get(pc).set(q);
+          const whole = Math.floor(dim / UNROLL);
+          if (whole > 0) {
+            code
+              .get(pr)
+              .i32(whole * UNROLL * 4)
+              .add()
+              .set(endP);
+            code.loop(() => {
+              for (let t = 0; t < UNROLL; t++) step(t);
+              code
+                .get(q)
+                .i32(UNROLL * GROUP * 8)
+                .add()
+                .set(q);
+              code
+                .get(p)
+                .i32(UNROLL * 4)
+                .add()
+                .tee(p)
+                .get(endP)
+                .ltU()
+                .brIf(0);
+            });
+          }
+          for (let t = 0; t < dim % UNROLL; t++) step(t);
+          // Centers j..j+3 in order, each row keeping the first strictly smallest sum.
+          for (let r = 0; r < TILE_ROWS; r++) {
+            for (let lane = 0; lane < GROUP; lane++) {
+              code
+                .get(acc[2 * r + (lane >> 1)]!)
+                .f64x2Lane(lane & 1)
+                .tee(sum)
+                .get(best[r]!)
+                .f64Lt()
+                .set(less);
+              code.get(sum).get(best[r]!).get(less).select().set(best[r]!);
+              code.get(j).i32(lane).add().get(label[r]!).get(less).select().set(label[r]!);
+            }
+          }
+          code.get(j).i32(GROUP).add().set(j);
+          code
+            .get(pc)
+            .i32(GROUP * 8 * dim)
+            .add()
+            .set(pc);
+          code.br(0);
+        }),
+      );
+      for (let r = 0; r < TILE_ROWS; r++) {
+        code
+          .get(out)
+          .get(label[r]!)
+          .storeI32(labels + 4 * r);
+        code
+          .get(out)
+          .get(best[r]!)
+          .demoteF64()
+          .storeF32(distances + 4 * r);
+      }
+      code
+        .get(out)
+        .i32(4 * TILE_ROWS)
+        .add()
+        .set(out);
+      code
+        .get(pr)
+        .i32(TILE_ROWS * rowBytes)
+        .add()
+        .set(pr);
+      code.br(0);
+    }),
+  );
+  return code;
+}
+
+/** The generated module's bytes for `dim` features and its layout. */
+export function assignModule(dim: number): { layout: AssignLayout; bytes: Uint8Array<ArrayBuffer> } {
+  const layout = assignLayout(dim);
+  const bytes = wasmModule(Math.ceil(layout.centers / PAGE) + 1, {
+    prepare: prepareFunction(layout),
+    assign: assignFunction(layout),
+  });
+  return { layout, bytes };
+}
+
+/** The exported memory object (`instantiateWasm` hands out only its current buffer). */
+interface GrowableMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** One instance of the module for one dimension. */
+class WasmAssignKernel {
+  private readonly memory: GrowableMemory;
+  private readonly prepare: (count: number, groups: number, raw: number) => void;
+  private readonly run: (rowPairs: number, groups: number) => void;
+  private f32!: Float32Array;
+  private i32!: Int32Array;
+
+  constructor(
+    private readonly layout: AssignLayout,
+    module: WasmModule,
+  ) {
+    const { exports } = instantiateWasm(module);
+    this.memory = exports['memory'] as GrowableMemory;
+    this.prepare = exports['prepare'] as (count: number, groups: number, raw: number) => void;
+    this.run = exports['assign'] as (rowPairs: number, groups: number) => void;
+    this.views();
+  }
+
+  private views(): void {
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
+  }
+
+  assign(points: Float32Array, rows: number, centers: Float32Array, count: number): Assignment {
+    const { dim, pieceRows } = this.layout;
+    const groups = Math.ceil(count / GROUP);
+    const raw = rawOffset(this.layout, groups);
+    const needed = raw + count * dim * 4;
+    if (needed > this.memory.buffer.byteLength) {
+      this.memory.grow(Math.ceil((needed - this.memory.buffer.byteLength) / PAGE));
+      this.views();
+    }
+    const { f32, i32 } = this;
+    f32.set(centers.subarray(0, count * dim), raw / 4);
+    this.prepare(count, groups, raw);
+    const labels = new Int32Array(rows);
+    const distances = new Float32Array(rows);
+    const { points: at, labels: labelsAt, distances: distancesAt } = this.layout;
+    for (let row = 0; row < rows; row += pieceRows) {
+      const take = Math.min(pieceRows, rows - row);
+      f32.set(points.subarray(row * dim, (row + take) * dim), at / 4);
+      this.run(Math.ceil(take / TILE_ROWS), groups);
+      labels.set(i32.subarray(labelsAt / 4, labelsAt / 4 + take), row);
+      distances.set(f32.subarray(distancesAt / 4, distancesAt / 4 + take), row);
+    }
+    return { labels, distances };
+  }
+}
+
+const compiled = new Map<number, { layout: AssignLayout; module: WasmModule }>();
+const kernels = new Map<number, WasmAssignKernel>();
+
+/** The process's kernel for `dim` features, compiled and instantiated on first use. */
+function kernelFor(dim: number): WasmAssignKernel {
+  let kernel = kernels.get(dim);
+  if (!kernel) {
+    let found = compiled.get(dim);
+    if (!found) {
+      const { layout, bytes } = assignModule(dim);
+      found = { layout, module: compileWasm(bytes) };
+      compiled.set(dim, found);
+    }
+    kernel = new WasmAssignKernel(found.layout, found.module);
+    kernels.set(dim, kernel);
+  }
+  return kernel;
+}
+
+/**
+ * `assignJs`'s answer (the same labels and distance bits) from the WebAssembly kernel: about 60x
+ * faster for one row, several times faster for thousands. Synchronous, with no native runtime.
+ */
+export function assignWasm(
+  points: Float32Array,
+  rows: number,
+  centers: Float32Array,
+  count: number,
+  dim: number,
+): Assignment {
+  if (rows === 0 || dim === 0) return assignJs(points, rows, centers, count, dim);
+  return kernelFor(dim).assign(points, rows, centers, count);
+}
+
+/**
+ * The WebAssembly assigner. One kernel per dimension per thread, shared by every model of the
+ * thread (a multi-model endpoint holding 1,000 k-means models of one dimension holds one kernel).
+ */
+export const wasmAssigner: Assigner = {
+  assign: async (points, rows, centers, count, dim) => assignWasm(points, rows, centers, count, dim),
+  close: async () => {},
+};
