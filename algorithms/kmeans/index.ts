@@ -11,7 +11,7 @@ export { KMeansHyperparametersSchema, type KMeansHyperparameters } from './hyper
 
 /**
  * SageMaker's built-in k-means, as a drop-in replacement. This descriptor is cheap to import; the
- * training code and onnxruntime load when a job trains or a server loads a model.
+ * training code loads when a job trains or a server loads a model (onnxruntime only for training).
  */
 export const kmeans: Algorithm<KMeansHyperparameters> = {
   name: 'kmeans',

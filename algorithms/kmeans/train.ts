@@ -4,8 +4,9 @@ import type { Predictor, SummaryCodec, TrainContext } from '../types.js';
 import type { KMeansHyperparameters } from './hyperparameters.js';
 import type { Assigner } from './math/assign.js';
 import { localLloyd, localLloydTrials } from './math/lloyd.js';
-import { acquireSharedOnnxAssigner, createOnnxAssigner } from './math/onnx-assigner.js';
+import { createOnnxAssigner } from './math/onnx-assigner.js';
 import { SquaredDistanceScore } from './math/score.js';
+import { wasmAssigner } from './math/wasm-assign.js';
 import { type KMeansModel, createPredictor, readModelDir, writeModelFiles } from './model.js';
 import { kmeansReport } from './report.js';
 import { type ShardSummary, checkBatch, lloydPass, mergeSummaries, streamShard } from './stream.js';
@@ -254,9 +255,7 @@ export async function train(context: TrainContext<KMeansHyperparameters>): Promi
 /** Loads a k-means model directory for serving. */
 export async function loadPredictor(modelDir: string): Promise<Predictor> {
   const model = await readModelDir(modelDir);
-  // One intra-op thread: a server's parallelism comes from its worker processes, and onnxruntime's
-  // spinning pool threads in every process would compete with them (and with /ping) for the cores.
-  // Its session starts after /ping says ready; requests meanwhile are assigned in JS. One session serves
-  // every k-means model of the process (a multi-model endpoint holds many).
-  return createPredictor(model, acquireSharedOnnxAssigner({ threads: 1 }));
+  // The wasm kernel gives assignJs's bits on every thread, host CPU and body size, starts in
+  // milliseconds and takes no cores of its own; every k-means model of the thread shares it.
+  return createPredictor(model, wasmAssigner);
 }

@@ -117,9 +117,9 @@ export async function withWorkerPool(
   });
   // The threads load their model copy in the background: /ping does not wait for them (the cold start is
   // what SageMaker and autoscaling wait on). A large body that comes sooner waits for them rather than
-  // running inline: a model may answer in the last bits differently on the HTTP thread (the k-means
-  // assigner there goes native once its runtime is up; the threads' stays in JS), and a batch transform,
-  // whose first mini-batch comes as soon as /ping says 200, wrote a different first batch from run to run.
+  // running inline: a model whose answer's last bits depended on which thread ran it (k-means did, while
+  // the HTTP thread's assigner was onnxruntime and the threads' JS) made a batch transform, whose first
+  // mini-batch comes as soon as /ping says 200, write a different first batch from run to run.
   let pooled = false;
   const warming = pool
     .run(
