@@ -2,18 +2,20 @@
  * The Graviton image: `docker build --platform linux/arm64` on an amd64 machine. The build stage runs
  * natively (npm and tsc are never emulated); the final stage only copies. What ships is checked byte
  * by byte (every ELF file under /opt/smkit is aarch64, no x86-64 one is left), against the 150 MB
- * budget, and then run under qemu: `serve` answers /ping and a k-means /invocations, which loads the
- * aarch64 onnxruntime binding into arm64 Node; pushed to a loopback registry, it is one Docker v2
+ * budget, and then run under qemu: `serve` answers /ping and a k-means /invocations (a WebAssembly
+ * kernel; the probe below loads the aarch64 onnxruntime binding, which ONNX models and training use,
+ * into arm64 Node); pushed to a loopback registry, it is one Docker v2
  * manifest (no OCI index of provenance attestations, which SageMaker rejects). Needs qemu-user-static with binfmt_misc for the arm64
  * base image (scripts/enable-qemu-binfmt.sh sets it up); skipped, saying why, where that cannot be.
  *
  * Whether qemu runs arm64 onnxruntime depends on the host CPU: on AMD EPYC hosts every serving worker
- * died with "qemu: uncaught target signal 11" right after loading the model, on Intel hosts it served.
+ * died with "qemu: uncaught target signal 11" right after loading the model (when k-means serving
+ * still loaded onnxruntime), on Intel hosts it served.
  * The cause: qemu-user (7.2) gives the arm64 guest the host's x86 /proc/cpuinfo, which onnxruntime's
  * cpuinfo library parses as an ARM one; the AMD host's text crashed it. With an arm64 /proc/cpuinfo
  * (what a Graviton2 shows) bind-mounted, the same image serves on the AMD host too, so the emulated
  * containers get one. The emulated serve still runs only where a probe (the image's node loading the
- * binding and running the k-means session serving creates) exits 0; elsewhere it is skipped with the
+ * binding and running the k-means assignment session training creates) exits 0; elsewhere it is skipped with the
  * probe's answer, and scripts/ci-summary.mjs lists it. The checks that emulate nothing always run.
  */
 import { spawn } from 'node:child_process';
@@ -50,7 +52,7 @@ const PROBE_TIMEOUT_S = 240;
 
 /**
  * What the probe runs inside the arm64 image: load the onnxruntime binding, create the k-means
- * assignment session with the options serving uses (algorithms/kmeans/math/onnx-assigner.ts), and
+ * assignment session as training does (algorithms/kmeans/math/onnx-assigner.ts), and
  * assign two points to CENTERS. Prints the labels; any crash, hang or wrong answer means "cannot".
  */
 const PROBE_SCRIPT = `
