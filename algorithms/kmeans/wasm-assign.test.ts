@@ -47,6 +47,9 @@ describe('the wasm assigner', () => {
         const centers = Float32Array.from({ length: count * dim }, () => (random() - 0.5) * scale);
         const points = Float32Array.from({ length: rows * dim }, () => (random() - 0.5) * scale);
         expectSameAsJs(points, rows, centers, count, dim);
+        // Rows near one center each: most sums stop early, at different features.
+        const near = points.map((v, i) => centers[(Math.floor(i / dim) % count) * dim + (i % dim)]! + v / 8);
+        expectSameAsJs(near, rows, centers, count, dim);
       }
     }
   });
@@ -102,6 +105,17 @@ describe('the wasm assigner', () => {
       const points = Float32Array.from({ length: 50 * dim }, random);
       expectSameAsJs(points, 50, centers, count, dim);
     }
+  });
+
+  it('lays out centers changed in place between two calls again', () => {
+    const centers = f32([0, 0, 0, 0, 10, 10, 10, 10]);
+    const points = f32([1, 1, 1, 1, 9, 9, 9, 9]);
+    expect(Array.from(assignWasm(points, 2, centers, 2, 4).labels)).toEqual([0, 1]);
+    centers.reverse();
+    expect(Array.from(assignWasm(points, 2, centers, 2, 4).labels)).toEqual([1, 0]);
+    centers[0] = -0; // same value, other bits: the answer is assignJs's either way
+    expectSameAsJs(points, 2, centers, 2, 4);
+    expectSameAsJs(points, 2, centers, 1, 4);
   });
 
   it('reads only `rows` rows and `count` centers of longer arrays, at their offsets', () => {

@@ -19,12 +19,19 @@ import {
 import { type Assigner, type Assignment, assignJs } from './assign.js';
 
 const PAGE = 65_536;
-/** Rows per register tile; each row's accumulators cover one group of 4 centers. */
-const TILE_ROWS = 2;
-/** Centers per group: two float64x2 accumulators per row. */
-const GROUP = 4;
-/** Features per unrolled step of the inner loop (its offsets are constants). */
-const UNROLL = 8;
+/**
+ * A register tile: `rows` rows by `vectors` float64x2 vectors of centers (a group of 2 x `vectors`
+ * centers), one accumulator each.
+ */
+export interface AssignTile {
+  readonly rows: number;
+  readonly vectors: number;
+  /** Features per unrolled step of the inner loop, after which a tile of sums may stop early. */
+  readonly unroll: number;
+}
+
+/** The default tile. */
+export const ASSIGN_TILE: AssignTile = { rows: 2, vectors: 1, unroll: 4 };
 
 /**
  * Where the module for `dim` features keeps things (byte offsets into its memory). Rows come in
@@ -35,6 +42,9 @@ const UNROLL = 8;
  */
 export interface AssignLayout {
   readonly dim: number;
+  readonly tile: AssignTile;
+  /** Centers per group: 2 x tile.vectors. */
+  readonly group: number;
   readonly pieceRows: number;
   readonly points: number;
   readonly labels: number;
@@ -43,27 +53,24 @@ export interface AssignLayout {
 }
 
 /** The memory layout for `dim` features. */
-export function assignLayout(dim: number): AssignLayout {
-  // About 128 KiB of rows per call: they stay in the L2 cache while every center group reads them.
-  const pieceRows = 2 * Math.max(1, Math.floor(2 ** 16 / (4 * dim)));
+export function assignLayout(dim: number, tile: AssignTile = ASSIGN_TILE): AssignLayout {
+  // About 128 KiB of float64 rows per call: they stay in the L2 cache while every center group reads them.
+  const pieceRows = tile.rows * Math.max(1, Math.floor(2 ** 17 / (8 * dim * tile.rows)));
   const points = 0;
-  const labels = points + pieceRows * dim * 4;
+  const labels = points + pieceRows * dim * 8;
   const distances = labels + pieceRows * 4;
   const centers = Math.ceil((distances + pieceRows * 4) / 16) * 16;
-  return { dim, pieceRows, points, labels, distances, centers };
+  return { dim, tile, group: 2 * tile.vectors, pieceRows, points, labels, distances, centers };
 }
 
-/** Bytes of the laid-out groups for `count` centers. */
-const groupBytes = (dim: number, groups: number) => groups * GROUP * 8 * dim;
-
-/** Where `prepare` reads the float32 centers from. */
+/** Where `prepare` reads the float32 centers from, after `groups` laid-out groups. */
 function rawOffset(layout: AssignLayout, groups: number): number {
-  return layout.centers + groupBytes(layout.dim, groups);
+  return layout.centers + groups * layout.group * 8 * layout.dim;
 }
 
 /** `prepare(count, groups, raw)`: lays the `count` float32 centers at `raw` out as groups at `centers`. */
 function prepareFunction(layout: AssignLayout): Code {
-  const { dim, centers } = layout;
+  const { dim, centers, group: GROUP } = layout;
   const code = new Code(3);
   const [count, groups, raw] = [0, 1, 2];
   const [c, src, dst, end] = [code.local(I32), code.local(I32), code.local(I32), code.local(I32)];
@@ -72,16 +79,16 @@ function prepareFunction(layout: AssignLayout): Code {
   code.block(() =>
     code.loop(() => {
       code.get(c).get(groups).i32(GROUP).mul().ltU().eqz().brIf(1);
-      // dst = centers + (c / 4) * 32 dim + (c % 4) * 8
+      // dst = centers + (c / group) * 8 group dim + (c % group) * 8
       code
         .get(c)
-        .i32(2)
-        .shrU()
+        .i32(GROUP)
+        .divU()
         .i32(GROUP * 8 * dim)
         .mul()
         .get(c)
-        .i32(GROUP - 1)
-        .andI32()
+        .i32(GROUP)
+        .remU()
         .i32(8)
         .mul()
         .add()
@@ -130,8 +137,9 @@ function prepareFunction(layout: AssignLayout): Code {
  * per feature, 2 row values broadcast, 2 vectors of center values, 4 float64x2 sums.
  */
 function assignFunction(layout: AssignLayout): Code {
-  const { dim, points, labels, distances, centers } = layout;
-  const rowBytes = 4 * dim;
+  const { dim, points, labels, distances, centers, group: GROUP } = layout;
+  const { rows: TILE_ROWS, vectors: HALVES, unroll: UNROLL } = layout.tile;
+  const rowBytes = 8 * dim;
   const code = new Code(2);
   const [rowPairs, groups] = [0, 1];
   const int = () => code.local(I32);
@@ -149,10 +157,11 @@ function assignFunction(layout: AssignLayout): Code {
   ];
   const best = Array.from({ length: TILE_ROWS }, () => code.local(F64));
   const label = Array.from({ length: TILE_ROWS }, int);
+  const bestVector = Array.from({ length: TILE_ROWS }, () => code.local(V128));
   const sum = code.local(F64);
-  const acc = Array.from({ length: TILE_ROWS * 2 }, () => code.local(V128));
+  const acc = Array.from({ length: TILE_ROWS * HALVES }, () => code.local(V128));
   const x = Array.from({ length: TILE_ROWS }, () => code.local(V128));
-  const y = [code.local(V128), code.local(V128)];
+  const y = Array.from({ length: HALVES }, () => code.local(V128));
   const diff = code.local(V128);
 
   /** Feature `t` (relative to p and q) into the 4 accumulators. */
@@ -160,19 +169,18 @@ function assignFunction(layout: AssignLayout): Code {
     for (let r = 0; r < TILE_ROWS; r++) {
       code
         .get(p)
-        .loadSplat(4 * t + r * rowBytes)
-        .promoteLow()
+        .loadSplat64(8 * t + r * rowBytes)
         .set(x[r]!);
     }
-    for (let h = 0; h < 2; h++) {
+    for (let h = 0; h < HALVES; h++) {
       code
         .get(q)
         .load(GROUP * 8 * t + 16 * h)
         .set(y[h]!);
     }
     for (let r = 0; r < TILE_ROWS; r++) {
-      for (let h = 0; h < 2; h++) {
-        const a = acc[2 * r + h]!;
+      for (let h = 0; h < HALVES; h++) {
+        const a = acc[HALVES * r + h]!;
         code.get(a).get(x[r]!).get(y[h]!).f64x2Sub().tee(diff).get(diff).f64x2Mul().f64x2Add().set(a);
       }
     }
@@ -198,7 +206,7 @@ function assignFunction(layout: AssignLayout): Code {
     code.loop(() => {
       code.get(pr).get(endR).ltU().eqz().brIf(1);
       for (let r = 0; r < TILE_ROWS; r++) {
-        code.f64(Number.POSITIVE_INFINITY).set(best[r]!);
+        code.f64(Number.POSITIVE_INFINITY).tee(best[r]!).f64x2Splat().set(bestVector[r]!);
         code.i32(0).set(label[r]!);
       }
       code.i32(0).set(j);
@@ -206,48 +214,63 @@ function assignFunction(layout: AssignLayout): Code {
       code.block(() =>
         code.loop(() => {
           code.get(pc).get(endC).ltU().eqz().brIf(1);
-          for (const a of acc) code.zero().set(a);
-          code.get(pr).set(p);
-          code.get(pc).set(q);
-          const whole = Math.floor(dim / UNROLL);
-          if (whole > 0) {
-            code
-              .get(pr)
-              .i32(whole * UNROLL * 4)
-              .add()
-              .set(endP);
-            code.loop(() => {
-              for (let t = 0; t < UNROLL; t++) step(t);
+          // A group ends early (a br out of this block) once no sum of it can be smaller.
+          code.block(() => {
+            for (const a of acc) code.zero().set(a);
+            code.get(pr).set(p);
+            code.get(pc).set(q);
+            const whole = Math.floor(dim / UNROLL);
+            if (whole > 0) {
               code
-                .get(q)
-                .i32(UNROLL * GROUP * 8)
+                .get(pr)
+                .i32(whole * UNROLL * 8)
                 .add()
-                .set(q);
-              code
-                .get(p)
-                .i32(UNROLL * 4)
-                .add()
-                .tee(p)
-                .get(endP)
-                .ltU()
-                .brIf(0);
-            });
-          }
-          for (let t = 0; t < dim % UNROLL; t++) step(t);
-          // Centers j..j+3 in order, each row keeping the first strictly smallest sum.
-          for (let r = 0; r < TILE_ROWS; r++) {
-            for (let lane = 0; lane < GROUP; lane++) {
-              code
-                .get(acc[2 * r + (lane >> 1)]!)
-                .f64x2Lane(lane & 1)
-                .tee(sum)
-                .get(best[r]!)
-                .f64Lt()
-                .set(less);
-              code.get(sum).get(best[r]!).get(less).select().set(best[r]!);
-              code.get(j).i32(lane).add().get(label[r]!).get(less).select().set(label[r]!);
+                .set(endP);
+              code.loop(() => {
+                for (let t = 0; t < UNROLL; t++) step(t);
+                code
+                  .get(q)
+                  .i32(UNROLL * GROUP * 8)
+                  .add()
+                  .set(q);
+                // Every lane's partial sum >= its row's best: their full sums cannot be smaller.
+                for (let r = 0; r < TILE_ROWS; r++) {
+                  for (let h = 0; h < HALVES; h++) {
+                    code
+                      .get(acc[HALVES * r + h]!)
+                      .get(bestVector[r]!)
+                      .f64x2Ge();
+                    if (r + h > 0) code.and();
+                  }
+                }
+                code.allTrue64().brIf(1);
+                code
+                  .get(p)
+                  .i32(UNROLL * 8)
+                  .add()
+                  .tee(p)
+                  .get(endP)
+                  .ltU()
+                  .brIf(0);
+              });
             }
-          }
+            for (let t = 0; t < dim % UNROLL; t++) step(t);
+            // Centers j..j+3 in order, each row keeping the first strictly smallest sum.
+            for (let r = 0; r < TILE_ROWS; r++) {
+              for (let lane = 0; lane < GROUP; lane++) {
+                code
+                  .get(acc[HALVES * r + (lane >> 1)]!)
+                  .f64x2Lane(lane & 1)
+                  .tee(sum)
+                  .get(best[r]!)
+                  .f64Lt()
+                  .set(less);
+                code.get(sum).get(best[r]!).get(less).select().set(best[r]!);
+                code.get(j).i32(lane).add().get(label[r]!).get(less).select().set(label[r]!);
+              }
+              code.get(best[r]!).f64x2Splat().set(bestVector[r]!);
+            }
+          });
           code.get(j).i32(GROUP).add().set(j);
           code
             .get(pc)
@@ -285,13 +308,26 @@ function assignFunction(layout: AssignLayout): Code {
 }
 
 /** The generated module's bytes for `dim` features and its layout. */
-export function assignModule(dim: number): { layout: AssignLayout; bytes: Uint8Array<ArrayBuffer> } {
-  const layout = assignLayout(dim);
+export function assignModule(
+  dim: number,
+  tile: AssignTile = ASSIGN_TILE,
+): { layout: AssignLayout; bytes: Uint8Array<ArrayBuffer> } {
+  const layout = assignLayout(dim, tile);
   const bytes = wasmModule(Math.ceil(layout.centers / PAGE) + 1, {
     prepare: prepareFunction(layout),
     assign: assignFunction(layout),
   });
   return { layout, bytes };
+}
+
+/** Answers of at most this many rows are copied out one by one (cheaper than two subarrays). */
+const FEW_ROWS = 16;
+
+/** Whether `a` and `b` hold the same values. */
+function sameBits(a: Int32Array, b: Int32Array | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The exported memory object (`instantiateWasm` hands out only its current buffer). */
@@ -300,13 +336,16 @@ interface GrowableMemory {
   grow(pages: number): number;
 }
 
-/** One instance of the module for one dimension. */
-class WasmAssignKernel {
+/** One instance of the module for one dimension: `assignJs`'s answer for any rows and centers. */
+export class WasmAssignKernel {
   private readonly memory: GrowableMemory;
   private readonly prepare: (count: number, groups: number, raw: number) => void;
   private readonly run: (rowPairs: number, groups: number) => void;
   private f32!: Float32Array;
+  private f64!: Float64Array;
   private i32!: Int32Array;
+  /** The bits of the centers laid out now (a model's are laid out once, not per request). */
+  private laidOut: Int32Array | undefined;
 
   constructor(
     private readonly layout: AssignLayout,
@@ -321,12 +360,14 @@ class WasmAssignKernel {
 
   private views(): void {
     this.f32 = new Float32Array(this.memory.buffer);
+    this.f64 = new Float64Array(this.memory.buffer);
     this.i32 = new Int32Array(this.memory.buffer);
   }
 
+  /** The nearest of `count` centers for each of `rows` rows of `layout.dim` features. */
   assign(points: Float32Array, rows: number, centers: Float32Array, count: number): Assignment {
-    const { dim, pieceRows } = this.layout;
-    const groups = Math.ceil(count / GROUP);
+    const { dim, pieceRows, group, tile } = this.layout;
+    const groups = Math.ceil(count / group);
     const raw = rawOffset(this.layout, groups);
     const needed = raw + count * dim * 4;
     if (needed > this.memory.buffer.byteLength) {
@@ -334,17 +375,29 @@ class WasmAssignKernel {
       this.views();
     }
     const { f32, i32 } = this;
-    f32.set(centers.subarray(0, count * dim), raw / 4);
-    this.prepare(count, groups, raw);
+    const bits = new Int32Array(centers.buffer, centers.byteOffset, count * dim);
+    if (!sameBits(bits, this.laidOut)) {
+      f32.set(centers.subarray(0, count * dim), raw / 4);
+      this.prepare(count, groups, raw);
+      this.laidOut = bits.slice();
+    }
     const labels = new Int32Array(rows);
     const distances = new Float32Array(rows);
-    const { points: at, labels: labelsAt, distances: distancesAt } = this.layout;
+    const labelsAt = this.layout.labels / 4;
+    const distancesAt = this.layout.distances / 4;
     for (let row = 0; row < rows; row += pieceRows) {
       const take = Math.min(pieceRows, rows - row);
-      f32.set(points.subarray(row * dim, (row + take) * dim), at / 4);
-      this.run(Math.ceil(take / TILE_ROWS), groups);
-      labels.set(i32.subarray(labelsAt / 4, labelsAt / 4 + take), row);
-      distances.set(f32.subarray(distancesAt / 4, distancesAt / 4 + take), row);
+      this.f64.set(points.subarray(row * dim, (row + take) * dim), this.layout.points / 8);
+      this.run(Math.ceil(take / tile.rows), groups);
+      if (take <= FEW_ROWS) {
+        for (let i = 0; i < take; i++) {
+          labels[row + i] = i32[labelsAt + i]!;
+          distances[row + i] = f32[distancesAt + i]!;
+        }
+      } else {
+        labels.set(i32.subarray(labelsAt, labelsAt + take), row);
+        distances.set(f32.subarray(distancesAt, distancesAt + take), row);
+      }
     }
     return { labels, distances };
   }

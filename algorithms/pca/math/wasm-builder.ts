@@ -92,11 +92,11 @@ export class Code {
   eqz() {
     return this.op(0x45);
   }
-  andI32() {
-    return this.op(0x71);
+  divU() {
+    return this.op(0x6e);
   }
-  shrU() {
-    return this.op(0x76);
+  remU() {
+    return this.op(0x70);
   }
   /** i32.store: address, then value, on the stack. */
   storeI32(offset = 0) {
@@ -169,6 +169,10 @@ export class Code {
   loadSplat(offset = 0) {
     return this.simd(0x09, 2, ...uleb(offset));
   }
+  /** v128.load64_splat: one float64 broadcast to the two lanes. */
+  loadSplat64(offset = 0) {
+    return this.simd(0x0a, 3, ...uleb(offset));
+  }
   /** v128.store: address, then value, on the stack. */
   store(offset = 0) {
     return this.simd(0x0b, 4, ...uleb(offset));
@@ -204,6 +208,17 @@ export class Code {
   }
   f64x2Mul() {
     return this.simd(0xf2);
+  }
+  f64x2Splat() {
+    return this.simd(0x14);
+  }
+  /** f64x2.ge: all-ones lanes where the first operand is >= the second (false for NaN). */
+  f64x2Ge() {
+    return this.simd(0x4c);
+  }
+  /** i64x2.all_true: 1 if no lane is zero. */
+  allTrue64() {
+    return this.simd(0xc3);
   }
   /** f64x2.extract_lane `lane` (0 is the lower address). */
   f64x2Lane(lane: number) {
