@@ -3,8 +3,9 @@
  * squared distance is the float64 sum, in feature order, of float64 squared differences of the
  * float32 inputs, and the first center with the strictly smallest sum wins. The SIMD lanes hold
  * different (row, center) pairs, never parts of one sum, so no sum is reordered; wasm neither fuses
- * multiply-adds nor flushes subnormals. `assignJs` stops a sum once it reaches the best so far: sums
- * only grow (or turn NaN), so finishing it changes no comparison.
+ * multiply-adds nor flushes subnormals. Like `assignJs`, a sum stops once it reaches its row's best
+ * so far (here when every lane of a tile has, checked every few features): sums only grow (or turn
+ * NaN), so a stopped sum could not have won.
  */
 import {
   Code,
@@ -30,15 +31,19 @@ export interface AssignTile {
   readonly unroll: number;
 }
 
-/** The default tile. */
+/**
+ * The default tile. On d=50, k=10 blobs (bench/kmeans-assign.ts) 2 x 1 x 4 took 80-90 us per 1,000
+ * rows where 2 x 2 x 8 took 130-170 (its groups of 4 pad 10 centers to 12, and stop less often) and
+ * 1 x 1, 4 x 1 or 1 x 2 were no faster.
+ */
 export const ASSIGN_TILE: AssignTile = { rows: 2, vectors: 1, unroll: 4 };
 
 /**
- * Where the module for `dim` features keeps things (byte offsets into its memory). Rows come in
- * pieces of `pieceRows` (even: the padding row of an odd piece is computed and not read). Centers
- * are copied as float32 to `raw(groups)` and laid out by `prepare` at `centers` as groups of 4
- * interleaved float64 columns, [c0[t], c1[t], c2[t], c3[t]] for each feature t, NaN for the padding
- * centers of the last group (a NaN sum is never smaller).
+ * Where the module for `dim` features keeps things (byte offsets into its memory). Rows come as
+ * float64 in pieces of `pieceRows` (a multiple of the tile's rows: the padding rows of a short piece
+ * are computed and not read). Centers are copied as float32 after the laid-out groups and laid out
+ * by `prepare` at `centers` as groups of `group` interleaved float64 columns, [c0[t], c1[t], ...]
+ * for each feature t, NaN for the padding centers of the last group (a NaN sum is never smaller).
  */
 export interface AssignLayout {
   readonly dim: number;
@@ -70,7 +75,7 @@ function rawOffset(layout: AssignLayout, groups: number): number {
 
 /** `prepare(count, groups, raw)`: lays the `count` float32 centers at `raw` out as groups at `centers`. */
 function prepareFunction(layout: AssignLayout): Code {
-  const { dim, centers, group: GROUP } = layout;
+  const { dim, centers, group } = layout;
   const code = new Code(3);
   const [count, groups, raw] = [0, 1, 2];
   const [c, src, dst, end] = [code.local(I32), code.local(I32), code.local(I32), code.local(I32)];
@@ -78,16 +83,16 @@ function prepareFunction(layout: AssignLayout): Code {
   code.get(raw).set(src);
   code.block(() =>
     code.loop(() => {
-      code.get(c).get(groups).i32(GROUP).mul().ltU().eqz().brIf(1);
+      code.get(c).get(groups).i32(group).mul().ltU().eqz().brIf(1);
       // dst = centers + (c / group) * 8 group dim + (c % group) * 8
       code
         .get(c)
-        .i32(GROUP)
+        .i32(group)
         .divU()
-        .i32(GROUP * 8 * dim)
+        .i32(group * 8 * dim)
         .mul()
         .get(c)
-        .i32(GROUP)
+        .i32(group)
         .remU()
         .i32(8)
         .mul()
@@ -95,7 +100,7 @@ function prepareFunction(layout: AssignLayout): Code {
         .i32(centers)
         .add()
         .tee(dst)
-        .i32(GROUP * 8 * dim)
+        .i32(group * 8 * dim)
         .add()
         .set(end);
       const column = (value: () => void) =>
@@ -105,7 +110,7 @@ function prepareFunction(layout: AssignLayout): Code {
           code.storeF64();
           code
             .get(dst)
-            .i32(GROUP * 8)
+            .i32(group * 8)
             .add()
             .tee(dst)
             .get(end)
@@ -132,16 +137,17 @@ function prepareFunction(layout: AssignLayout): Code {
 }
 
 /**
- * `assign(rowPairs, groups)`: for each pair of rows at `points`, the nearest center and its squared
- * distance (as float32) into `labels` and `distances`. A tile is 2 rows by one group of 4 centers:
- * per feature, 2 row values broadcast, 2 vectors of center values, 4 float64x2 sums.
+ * `assign(tiles, groups)`: for each tile of rows at `points`, the nearest center and its squared
+ * distance (as float32) into `labels` and `distances`. Per feature, a tile broadcasts one value of
+ * each of its rows, loads its group's vectors of center values and adds into one float64x2 sum per
+ * row and vector.
  */
 function assignFunction(layout: AssignLayout): Code {
-  const { dim, points, labels, distances, centers, group: GROUP } = layout;
-  const { rows: TILE_ROWS, vectors: HALVES, unroll: UNROLL } = layout.tile;
+  const { dim, points, labels, distances, centers, group } = layout;
+  const { rows: tileRows, vectors, unroll } = layout.tile;
   const rowBytes = 8 * dim;
   const code = new Code(2);
-  const [rowPairs, groups] = [0, 1];
+  const [tiles, groups] = [0, 1];
   const int = () => code.local(I32);
   const [pr, endR, out, pc, endC, p, q, endP, j, less] = [
     int(),
@@ -155,32 +161,32 @@ function assignFunction(layout: AssignLayout): Code {
     int(),
     int(),
   ];
-  const best = Array.from({ length: TILE_ROWS }, () => code.local(F64));
-  const label = Array.from({ length: TILE_ROWS }, int);
-  const bestVector = Array.from({ length: TILE_ROWS }, () => code.local(V128));
+  const best = Array.from({ length: tileRows }, () => code.local(F64));
+  const label = Array.from({ length: tileRows }, int);
+  const bestVector = Array.from({ length: tileRows }, () => code.local(V128));
   const sum = code.local(F64);
-  const acc = Array.from({ length: TILE_ROWS * HALVES }, () => code.local(V128));
-  const x = Array.from({ length: TILE_ROWS }, () => code.local(V128));
-  const y = Array.from({ length: HALVES }, () => code.local(V128));
+  const acc = Array.from({ length: tileRows * vectors }, () => code.local(V128));
+  const x = Array.from({ length: tileRows }, () => code.local(V128));
+  const y = Array.from({ length: vectors }, () => code.local(V128));
   const diff = code.local(V128);
 
-  /** Feature `t` (relative to p and q) into the 4 accumulators. */
+  /** Feature `t` (relative to p and q) into the tile's sums. */
   const step = (t: number) => {
-    for (let r = 0; r < TILE_ROWS; r++) {
+    for (let r = 0; r < tileRows; r++) {
       code
         .get(p)
         .loadSplat64(8 * t + r * rowBytes)
         .set(x[r]!);
     }
-    for (let h = 0; h < HALVES; h++) {
+    for (let h = 0; h < vectors; h++) {
       code
         .get(q)
-        .load(GROUP * 8 * t + 16 * h)
+        .load(group * 8 * t + 16 * h)
         .set(y[h]!);
     }
-    for (let r = 0; r < TILE_ROWS; r++) {
-      for (let h = 0; h < HALVES; h++) {
-        const a = acc[HALVES * r + h]!;
+    for (let r = 0; r < tileRows; r++) {
+      for (let h = 0; h < vectors; h++) {
+        const a = acc[vectors * r + h]!;
         code.get(a).get(x[r]!).get(y[h]!).f64x2Sub().tee(diff).get(diff).f64x2Mul().f64x2Add().set(a);
       }
     }
@@ -188,8 +194,8 @@ function assignFunction(layout: AssignLayout): Code {
 
   code.i32(points).set(pr);
   code
-    .get(rowPairs)
-    .i32(TILE_ROWS * rowBytes)
+    .get(tiles)
+    .i32(tileRows * rowBytes)
     .mul()
     .i32(points)
     .add()
@@ -197,7 +203,7 @@ function assignFunction(layout: AssignLayout): Code {
   code.i32(0).set(out);
   code
     .get(groups)
-    .i32(GROUP * 8 * dim)
+    .i32(group * 8 * dim)
     .mul()
     .i32(centers)
     .add()
@@ -205,7 +211,7 @@ function assignFunction(layout: AssignLayout): Code {
   code.block(() =>
     code.loop(() => {
       code.get(pr).get(endR).ltU().eqz().brIf(1);
-      for (let r = 0; r < TILE_ROWS; r++) {
+      for (let r = 0; r < tileRows; r++) {
         code.f64(Number.POSITIVE_INFINITY).tee(best[r]!).f64x2Splat().set(bestVector[r]!);
         code.i32(0).set(label[r]!);
       }
@@ -219,25 +225,25 @@ function assignFunction(layout: AssignLayout): Code {
             for (const a of acc) code.zero().set(a);
             code.get(pr).set(p);
             code.get(pc).set(q);
-            const whole = Math.floor(dim / UNROLL);
+            const whole = Math.floor(dim / unroll);
             if (whole > 0) {
               code
                 .get(pr)
-                .i32(whole * UNROLL * 8)
+                .i32(whole * unroll * 8)
                 .add()
                 .set(endP);
               code.loop(() => {
-                for (let t = 0; t < UNROLL; t++) step(t);
+                for (let t = 0; t < unroll; t++) step(t);
                 code
                   .get(q)
-                  .i32(UNROLL * GROUP * 8)
+                  .i32(unroll * group * 8)
                   .add()
                   .set(q);
                 // Every lane's partial sum >= its row's best: their full sums cannot be smaller.
-                for (let r = 0; r < TILE_ROWS; r++) {
-                  for (let h = 0; h < HALVES; h++) {
+                for (let r = 0; r < tileRows; r++) {
+                  for (let h = 0; h < vectors; h++) {
                     code
-                      .get(acc[HALVES * r + h]!)
+                      .get(acc[vectors * r + h]!)
                       .get(bestVector[r]!)
                       .f64x2Ge();
                     if (r + h > 0) code.and();
@@ -246,7 +252,7 @@ function assignFunction(layout: AssignLayout): Code {
                 code.allTrue64().brIf(1);
                 code
                   .get(p)
-                  .i32(UNROLL * 8)
+                  .i32(unroll * 8)
                   .add()
                   .tee(p)
                   .get(endP)
@@ -254,12 +260,12 @@ function assignFunction(layout: AssignLayout): Code {
                   .brIf(0);
               });
             }
-            for (let t = 0; t < dim % UNROLL; t++) step(t);
-            // Centers j..j+3 in order, each row keeping the first strictly smallest sum.
-            for (let r = 0; r < TILE_ROWS; r++) {
-              for (let lane = 0; lane < GROUP; lane++) {
+            for (let t = 0; t < dim % unroll; t++) step(t);
+            // The group's centers in order, each row keeping the first strictly smallest sum.
+            for (let r = 0; r < tileRows; r++) {
+              for (let lane = 0; lane < group; lane++) {
                 code
-                  .get(acc[HALVES * r + (lane >> 1)]!)
+                  .get(acc[vectors * r + (lane >> 1)]!)
                   .f64x2Lane(lane & 1)
                   .tee(sum)
                   .get(best[r]!)
@@ -271,16 +277,16 @@ function assignFunction(layout: AssignLayout): Code {
               code.get(best[r]!).f64x2Splat().set(bestVector[r]!);
             }
           });
-          code.get(j).i32(GROUP).add().set(j);
+          code.get(j).i32(group).add().set(j);
           code
             .get(pc)
-            .i32(GROUP * 8 * dim)
+            .i32(group * 8 * dim)
             .add()
             .set(pc);
           code.br(0);
         }),
       );
-      for (let r = 0; r < TILE_ROWS; r++) {
+      for (let r = 0; r < tileRows; r++) {
         code
           .get(out)
           .get(label[r]!)
@@ -293,12 +299,12 @@ function assignFunction(layout: AssignLayout): Code {
       }
       code
         .get(out)
-        .i32(4 * TILE_ROWS)
+        .i32(4 * tileRows)
         .add()
         .set(out);
       code
         .get(pr)
-        .i32(TILE_ROWS * rowBytes)
+        .i32(tileRows * rowBytes)
         .add()
         .set(pr);
       code.br(0);
@@ -340,7 +346,7 @@ interface GrowableMemory {
 export class WasmAssignKernel {
   private readonly memory: GrowableMemory;
   private readonly prepare: (count: number, groups: number, raw: number) => void;
-  private readonly run: (rowPairs: number, groups: number) => void;
+  private readonly run: (tiles: number, groups: number) => void;
   private f32!: Float32Array;
   private f64!: Float64Array;
   private i32!: Int32Array;
@@ -354,7 +360,7 @@ export class WasmAssignKernel {
     const { exports } = instantiateWasm(module);
     this.memory = exports['memory'] as GrowableMemory;
     this.prepare = exports['prepare'] as (count: number, groups: number, raw: number) => void;
-    this.run = exports['assign'] as (rowPairs: number, groups: number) => void;
+    this.run = exports['assign'] as (tiles: number, groups: number) => void;
     this.views();
   }
 
