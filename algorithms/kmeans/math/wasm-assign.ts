@@ -68,72 +68,119 @@ export function assignLayout(dim: number, tile: AssignTile = ASSIGN_TILE): Assig
   return { dim, tile, group: 2 * tile.vectors, pieceRows, points, labels, distances, centers };
 }
 
-/** Where `prepare` reads the float32 centers from, after `groups` laid-out groups. */
-function rawOffset(layout: AssignLayout, groups: number): number {
+/**
+ * Where the float32 centers that were laid out are kept, after `groups` laid-out groups; the
+ * centers of a call are copied right after them.
+ */
+function sourceOffset(layout: AssignLayout, groups: number): number {
   return layout.centers + groups * layout.group * 8 * layout.dim;
 }
 
-/** `prepare(count, groups, raw)`: lays the `count` float32 centers at `raw` out as groups at `centers`. */
+/**
+ * `prepare(count, groups, source, force)`: unless `force` is 0 and the `count` float32 centers
+ * copied in after `source` have the bits of those at `source` (a model's centers, request after
+ * request), copies them to `source` and lays them out as groups at `centers`.
+ */
 function prepareFunction(layout: AssignLayout): Code {
   const { dim, centers, group } = layout;
-  const code = new Code(3);
-  const [count, groups, raw] = [0, 1, 2];
-  const [c, src, dst, end] = [code.local(I32), code.local(I32), code.local(I32), code.local(I32)];
-  code.i32(0).set(c);
-  code.get(raw).set(src);
-  code.block(() =>
-    code.loop(() => {
-      code.get(c).get(groups).i32(group).mul().ltU().eqz().brIf(1);
-      // dst = centers + (c / group) * 8 group dim + (c % group) * 8
-      code
-        .get(c)
-        .i32(group)
-        .divU()
-        .i32(group * 8 * dim)
-        .mul()
-        .get(c)
-        .i32(group)
-        .remU()
-        .i32(8)
-        .mul()
-        .add()
-        .i32(centers)
-        .add()
-        .tee(dst)
-        .i32(group * 8 * dim)
-        .add()
-        .set(end);
-      const column = (value: () => void) =>
-        code.loop(() => {
-          code.get(dst);
-          value();
-          code.storeF64();
-          code
-            .get(dst)
-            .i32(group * 8)
-            .add()
-            .tee(dst)
-            .get(end)
-            .ltU()
-            .brIf(0);
-        });
-      code
-        .get(c)
-        .get(count)
-        .ltU()
-        .ifElse(
-          () =>
-            column(() => {
-              code.get(src).loadF32().promoteF32();
-              code.get(src).i32(4).add().set(src);
-            }),
-          () => column(() => code.f64(Number.NaN)),
-        );
-      code.get(c).i32(1).add().set(c);
-      code.br(0);
-    }),
-  );
+  const code = new Code(4);
+  const [count, groups, source, force] = [0, 1, 2, 3];
+  const [c, src, dst, end, incoming] = [
+    code.local(I32),
+    code.local(I32),
+    code.local(I32),
+    code.local(I32),
+    code.local(I32),
+  ];
+  code
+    .get(count)
+    .i32(4 * dim)
+    .mul()
+    .tee(end)
+    .get(source)
+    .add()
+    .set(incoming);
+  code.block(() => {
+    code.block(() => {
+      code.get(force).brIf(0);
+      code.i32(0).set(c);
+      code.loop(() => {
+        code.get(c).get(end).ltU().eqz().brIf(2);
+        code.get(c).get(source).add().loadI32().get(c).get(incoming).add().loadI32().ne().brIf(1);
+        code.get(c).i32(4).add().set(c);
+        code.br(0);
+      });
+    });
+    code.i32(0).set(c);
+    code.block(() =>
+      code.loop(() => {
+        code.get(c).get(end).ltU().eqz().brIf(1);
+        code.get(c).get(source).add().get(c).get(incoming).add().loadI32().storeI32();
+        code.get(c).i32(4).add().set(c);
+        code.br(0);
+      }),
+    );
+    layOut();
+  });
   return code;
+
+  /** Lays the centers at `source` out as groups. */
+  function layOut() {
+    code.i32(0).set(c);
+    code.get(source).set(src);
+    code.block(() =>
+      code.loop(() => {
+        code.get(c).get(groups).i32(group).mul().ltU().eqz().brIf(1);
+        // dst = centers + (c / group) * 8 group dim + (c % group) * 8
+        code
+          .get(c)
+          .i32(group)
+          .divU()
+          .i32(group * 8 * dim)
+          .mul()
+          .get(c)
+          .i32(group)
+          .remU()
+          .i32(8)
+          .mul()
+          .add()
+          .i32(centers)
+          .add()
+          .tee(dst)
+          .i32(group * 8 * dim)
+          .add()
+          .set(end);
+        const column = (value: () => void) =>
+          code.loop(() => {
+            code.get(dst);
+            value();
+            code.storeF64();
+            code
+              .get(dst)
+              .i32(group * 8)
+              .add()
+              .tee(dst)
+              .get(end)
+              .ltU()
+              .brIf(0);
+          });
+        code
+          .get(c)
+          .get(count)
+          .ltU()
+          .ifElse(
+            () =>
+              column(() => {
+                code.get(src).loadF32().promoteF32();
+                code.get(src).i32(4).add().set(src);
+              }),
+            () => column(() => code.f64(Number.NaN)),
+          );
+        code.get(c).i32(1).add().set(c);
+        code.br(0);
+      }),
+    );
+  }
 }
 
 /**
@@ -329,13 +376,6 @@ export function assignModule(
 /** Answers of at most this many rows are copied out one by one (cheaper than two subarrays). */
 const FEW_ROWS = 16;
 
-/** Whether `a` and `b` hold the same values. */
-function sameBits(a: Int32Array, b: Int32Array | undefined): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** The exported memory object (`instantiateWasm` hands out only its current buffer). */
 interface GrowableMemory {
   readonly buffer: ArrayBuffer;
@@ -345,13 +385,13 @@ interface GrowableMemory {
 /** One instance of the module for one dimension: `assignJs`'s answer for any rows and centers. */
 export class WasmAssignKernel {
   private readonly memory: GrowableMemory;
-  private readonly prepare: (count: number, groups: number, raw: number) => void;
+  private readonly prepare: (count: number, groups: number, source: number, force: number) => void;
   private readonly run: (tiles: number, groups: number) => void;
   private f32!: Float32Array;
   private f64!: Float64Array;
   private i32!: Int32Array;
-  /** The bits of the centers laid out now (a model's are laid out once, not per request). */
-  private laidOut: Int32Array | undefined;
+  /** How many centers are laid out (none yet: -1). */
+  private laidOut = -1;
 
   constructor(
     private readonly layout: AssignLayout,
@@ -359,7 +399,12 @@ export class WasmAssignKernel {
   ) {
     const { exports } = instantiateWasm(module);
     this.memory = exports['memory'] as GrowableMemory;
-    this.prepare = exports['prepare'] as (count: number, groups: number, raw: number) => void;
+    this.prepare = exports['prepare'] as (
+      count: number,
+      groups: number,
+      source: number,
+      force: number,
+    ) => void;
     this.run = exports['assign'] as (tiles: number, groups: number) => void;
     this.views();
   }
@@ -374,19 +419,16 @@ export class WasmAssignKernel {
   assign(points: Float32Array, rows: number, centers: Float32Array, count: number): Assignment {
     const { dim, pieceRows, group, tile } = this.layout;
     const groups = Math.ceil(count / group);
-    const raw = rawOffset(this.layout, groups);
-    const needed = raw + count * dim * 4;
+    const source = sourceOffset(this.layout, groups);
+    const needed = source + 2 * count * dim * 4;
     if (needed > this.memory.buffer.byteLength) {
       this.memory.grow(Math.ceil((needed - this.memory.buffer.byteLength) / PAGE));
       this.views();
     }
     const { f32, i32 } = this;
-    const bits = new Int32Array(centers.buffer, centers.byteOffset, count * dim);
-    if (!sameBits(bits, this.laidOut)) {
-      f32.set(centers.subarray(0, count * dim), raw / 4);
-      this.prepare(count, groups, raw);
-      this.laidOut = bits.slice();
-    }
+    f32.set(centers.subarray(0, count * dim), source / 4 + count * dim);
+    this.prepare(count, groups, source, this.laidOut === count ? 0 : 1);
+    this.laidOut = count;
     const labels = new Int32Array(rows);
     const distances = new Float32Array(rows);
     const labelsAt = this.layout.labels / 4;

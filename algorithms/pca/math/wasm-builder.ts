@@ -102,6 +102,13 @@ export class Code {
   storeI32(offset = 0) {
     return this.op(0x36, 2, ...uleb(offset));
   }
+  /** i32.load at the address on the stack plus `offset` bytes. */
+  loadI32(offset = 0) {
+    return this.op(0x28, 2, ...uleb(offset));
+  }
+  ne() {
+    return this.op(0x47);
+  }
   /** f32.load at the address on the stack plus `offset` bytes. */
   loadF32(offset = 0) {
     return this.op(0x2a, 2, ...uleb(offset));
