@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNDArrayList } from '../../src/io/mxnet-ndarray.js';
 import { kmeans } from './index.js';
+import { assignJs } from './math/assign.js';
+import { createRandom } from './math/random.js';
 import { decodeModelFile, encodeModelFile } from './model.js';
 
 /** `mx.nd.save('model_algo-1', [centroids])` for a float32 k x d array, written field by field from the spec. */
@@ -70,6 +72,21 @@ describe('model_algo-1', () => {
     });
     expect(Array.from(out.columns['closest_cluster']!)).toEqual([0, 1]);
     expect(Array.from(out.columns['distance_to_cluster']!)).toEqual([3, 3]);
+  });
+
+  it('load() answers a large body with the bits of the exact assignment, whatever the body size or CPU', async () => {
+    const random = createRandom(21);
+    const [k, dim, rows] = [16, 40, 2500];
+    const centroids = Array.from({ length: k * dim }, () => random() * 10);
+    const values = Float32Array.from({ length: rows * dim }, () => random() * 10);
+    const predictor = await kmeans.load(modelDir(referenceModelFile(k, dim, centroids)));
+    const out = await predictor.predict({ rows, dim, values });
+    const exact = assignJs(values, rows, Float32Array.from(centroids), k, dim);
+    expect(Array.from(out.columns['closest_cluster']!)).toEqual(Array.from(exact.labels));
+    expect(Array.from(out.columns['distance_to_cluster']!)).toEqual(
+      Array.from(Float32Array.from(exact.distances, Math.sqrt)),
+    );
+    await predictor.close?.();
   });
 
   it('load() explains what is missing or wrong', async () => {
