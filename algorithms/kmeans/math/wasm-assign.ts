@@ -373,6 +373,10 @@ export function assignModule(
   return { layout, bytes };
 }
 
+/** `array` from `start` to `end`, without a new view when that is all of it (one row, one model). */
+const slice = (array: Float32Array, start: number, end: number) =>
+  start === 0 && end === array.length ? array : array.subarray(start, end);
+
 /** Answers of at most this many rows are copied out one by one (cheaper than two subarrays). */
 const FEW_ROWS = 16;
 
@@ -426,7 +430,7 @@ export class WasmAssignKernel {
       this.views();
     }
     const { f32, i32 } = this;
-    f32.set(centers.subarray(0, count * dim), source / 4 + count * dim);
+    f32.set(slice(centers, 0, count * dim), source / 4 + count * dim);
     this.prepare(count, groups, source, this.laidOut === count ? 0 : 1);
     this.laidOut = count;
     const labels = new Int32Array(rows);
@@ -435,7 +439,7 @@ export class WasmAssignKernel {
     const distancesAt = this.layout.distances / 4;
     for (let row = 0; row < rows; row += pieceRows) {
       const take = Math.min(pieceRows, rows - row);
-      this.f64.set(points.subarray(row * dim, (row + take) * dim), this.layout.points / 8);
+      this.f64.set(slice(points, row * dim, (row + take) * dim), this.layout.points / 8);
       this.run(Math.ceil(take / tile.rows), groups);
       if (take <= FEW_ROWS) {
         for (let i = 0; i < take; i++) {
