@@ -1,9 +1,11 @@
 import type { RecordBatch } from '../src/io/records.js';
+import { takeFiniteMark } from '../src/io/finite-mark.js';
 import { BadRequest } from '../src/util/errors.js';
 
 /**
  * Checks that a request batch fits a model: `featureDim` values per record, all finite.
- * Throws a 400 naming the record and feature, so the caller learns what to fix.
+ * Throws a 400 naming the record and feature, so the caller learns what to fix. Values marked finite
+ * (by the serving validator that just scanned them, `src/io/finite-mark.ts`) are not scanned again.
  */
 export function assertPredictable(batch: RecordBatch, featureDim: number): void {
   if (batch.dim !== featureDim) {
@@ -12,6 +14,7 @@ export function assertPredictable(batch: RecordBatch, featureDim: number): void 
     );
   }
   const n = batch.rows * batch.dim;
+  if (takeFiniteMark(batch.values) && n <= batch.values.length) return;
   for (let i = 0; i < n; i++) {
     const value = batch.values[i]!;
     if (value - value !== 0) {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import protobuf from 'protobufjs';
 import { InputError } from '../util/errors.js';
 import { BatchBuilder, streamBatches } from './batch-builder.js';
+import { DenseRecord, parseDenseRecordIOBody } from './dense-recordio-body.js';
 import { type RecordIOHandler, RecordIOParser, encodeRecordIO, splitRecordIO } from './recordio.js';
 import type { RecordBatch } from './records.js';
 
@@ -301,7 +302,6 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
 }
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
-const VALUES_KEY = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73]; // "values"
 
 /**
  * Decodes Record payloads into dense rows of a BatchBuilder. Dense float32 packed records (what the
@@ -309,6 +309,8 @@ const VALUES_KEY = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73]; // "values"
  * (sparse, float64, int32, non-packed, other keys) goes through protobufjs.
  */
 export class RecordRowDecoder {
+  private readonly record = new DenseRecord();
+
   constructor(
     private readonly file: string,
     private readonly builder: BatchBuilder,
@@ -330,49 +332,13 @@ export class RecordRowDecoder {
   /** Returns false (having written nothing visible) when the record is not plain dense float32. */
   private decodeFast(buf: Buffer, start: number, end: number): boolean {
     const builder = this.builder;
-    let featuresAt = -1;
-    let featuresLength = 0;
-    let labelAt = -1;
-    let labelLength = 0;
-    let p = start;
-    while (p < end) {
-      const tag = buf[p++]!;
-      if ((tag & 7) !== 2) return false;
-      // All fields of Record are length-delimited; lengths are varints (< 2^28 here).
-      let length = 0;
-      let shift = 0;
-      let byte: number;
-      do {
-        if (p >= end || shift > 21) return false;
-        byte = buf[p++]!;
-        length |= (byte & 0x7f) << shift;
-        shift += 7;
-      } while (byte & 0x80);
-      const fieldEnd = p + length;
-      if (fieldEnd > end) return false;
-      if (tag === 0x0a || tag === 0x12) {
-        const at = this.denseFloatsIn(buf, p, fieldEnd);
-        if (at < 0) return false;
-        const count = (fieldEnd - at) / 4;
-        if (tag === 0x0a) {
-          if (featuresAt >= 0) return false;
-          featuresAt = at;
-          featuresLength = count;
-        } else {
-          if (labelAt >= 0) return false;
-          labelAt = at;
-          labelLength = count;
-        }
-      } else if (tag !== 0x1a && tag !== 0x22 && tag !== 0x2a) {
-        return false;
-      }
-      p = fieldEnd;
-    }
-    if (featuresAt < 0 || featuresLength !== builder.dim) return false;
+    const record = this.record;
+    if (!record.read(buf, start, end) || record.features !== builder.dim) return false;
+    const { featuresAt, labelAt, labels: labelLength } = record;
     if (builder.labelDim === -1) builder.setLabelDim(labelAt >= 0 ? labelLength : 0);
     if (labelAt >= 0 ? labelLength !== builder.labelDim : builder.labelDim > 0) return false;
     // A plain Uint8Array view: Buffer#subarray goes through the species constructor.
-    const floats = new Uint8Array(buf.buffer, buf.byteOffset + featuresAt, featuresLength * 4);
+    const floats = new Uint8Array(buf.buffer, buf.byteOffset + featuresAt, builder.dim * 4);
     builder.valueBytes.set(floats, builder.rowOffset() * 4);
     if (labelAt >= 0 && builder.labels) {
       const labels = builder.labels;
@@ -380,32 +346,6 @@ export class RecordRowDecoder {
       for (let i = 0; i < labelLength; i++) labels[base + i] = buf.readFloatLE(labelAt + i * 4);
     }
     return true;
-  }
-
-  /**
-   * Checks that a map entry spanning [p, end) is `"values" -> Value{float32_tensor{values packed}}`
-   * with nothing else, and returns where the float bytes start (they run to `end`), or -1.
-   */
-  private denseFloatsIn(buf: Buffer, p: number, end: number): number {
-    if (buf[p] !== 0x0a || buf[p + 1] !== 6) return -1;
-    for (let i = 0; i < 6; i++) if (buf[p + 2 + i] !== VALUES_KEY[i]) return -1;
-    p += 8;
-    // Value (field 2), then Float32Tensor (Value field 2), then values (field 1): each tag + length
-    // must cover exactly the rest of the entry.
-    for (let level = 0; level < 3; level++) {
-      if (buf[p++] !== (level < 2 ? 0x12 : 0x0a)) return -1;
-      let length = 0;
-      let shift = 0;
-      let byte: number;
-      do {
-        if (p >= end || shift > 21) return -1;
-        byte = buf[p++]!;
-        length |= (byte & 0x7f) << shift;
-        shift += 7;
-      } while (byte & 0x80);
-      if (p + length !== end) return -1;
-    }
-    return (end - p) % 4 === 0 ? p : -1;
   }
 
   private decodeGeneral(payload: Buffer, index: number): void {
@@ -540,8 +480,11 @@ export async function* readRecordIOProtobuf(
   yield* streamBatches(source, new RecordIOProtobufParser(options.file, builder), builder);
 }
 
+const freshFloats = (length: number) => new Float32Array(length);
+
 /**
- * Decodes a whole RecordIO-protobuf body (a serving request) into one batch.
+ * Decodes a whole RecordIO-protobuf body (a serving request) into one batch: in one pass when every
+ * record is plain dense float32 (`dense-recordio-body.ts`), else record by record.
  * @param featureDim the model's width; when omitted, the first record's width is used.
  */
 export function parseRecordIOProtobufBody(
@@ -554,6 +497,10 @@ export function parseRecordIOProtobufBody(
   } = {},
 ): RecordBatch {
   const file = options.file ?? 'request body';
+  if (LITTLE_ENDIAN) {
+    const dense = parseDenseRecordIOBody(body, options.featureDim, options.allocate ?? freshFloats);
+    if (dense) return dense;
+  }
   const records = splitRecordIO(body, file);
   if (records.length === 0) throw new InputError(`${file} holds no records`);
   let dim = options.featureDim;

@@ -3,6 +3,7 @@
  * body is checked for records here (`chooseDecoder`), and a fixed-width model's rows for width and
  * finiteness. Decoders only check what their format itself requires (well-formed, rows of one width).
  */
+import { isMarkedFinite, markFinite } from '../io/finite-mark.js';
 import { BadRequest } from '../util/errors.js';
 import type { DecodedInput } from './codecs/types.js';
 
@@ -25,9 +26,14 @@ export function requireWidth(input: DecodedInput, featureDim: number): void {
   }
 }
 
-/** Throws 400 naming the row and column of the first value that is not a finite number. */
+/**
+ * Throws 400 naming the row and column of the first value that is not a finite number. Values a
+ * decoder already saw to be finite are not scanned again; scanned ones are marked for the model's
+ * own check (`finite-mark.ts`).
+ */
 export function requireFinite(input: DecodedInput): void {
   const { values, dim } = input.batch;
+  if (isMarkedFinite(values)) return;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v - v !== 0) {
@@ -38,4 +44,5 @@ export function requireFinite(input: DecodedInput): void {
       );
     }
   }
+  markFinite(values);
 }

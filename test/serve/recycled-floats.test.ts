@@ -1,5 +1,11 @@
 import { expect, test } from 'vitest';
-import { giveFloats, takeFloats } from '../../src/serve/codecs/recycled-floats.js';
+import {
+  floatsFor,
+  giveFloats,
+  isTaken,
+  RECYCLE_MIN_BODY_BYTES,
+  takeFloats,
+} from '../../src/serve/codecs/recycled-floats.js';
 
 test('a given-back buffer serves one later taker, however often it is given back', () => {
   const first = takeFloats(1000);
@@ -18,4 +24,14 @@ test('arrays it did not hand out are not taken in', () => {
   const own = new Float32Array(4096);
   giveFloats(own);
   for (let i = 0; i < 6; i++) expect(takeFloats(4096).buffer).not.toBe(own.buffer);
+});
+
+test('small bodies decode into plain arrays, larger ones into recycled buffers', () => {
+  const small = floatsFor(Buffer.alloc(RECYCLE_MIN_BODY_BYTES - 1))(50);
+  expect(small.length).toBe(50);
+  expect(isTaken(small)).toBe(false);
+  const large = floatsFor(Buffer.alloc(RECYCLE_MIN_BODY_BYTES))(50);
+  expect(isTaken(large)).toBe(true);
+  giveFloats(large);
+  expect(isTaken(large)).toBe(false);
 });

@@ -1,6 +1,6 @@
 import { parseCsvBody } from '../../io/csv.js';
 import { BadRequest } from '../../util/errors.js';
-import { takeFloats } from './recycled-floats.js';
+import { floatsFor } from './recycled-floats.js';
 import { asBadRequest } from './recordio-protobuf.js';
 import type { DecodedInput, DecodeOptions } from './types.js';
 
@@ -18,7 +18,7 @@ export function decodeCsv(body: Buffer, options: DecodeOptions): DecodedInput {
   // no records, answered there too.
   const batch = isBlank(body)
     ? { rows: 0, dim: 0, values: new Float32Array(0) }
-    : asBadRequest(() => parseCsvBody(body, { labelSize, allocate: takeFloats }));
+    : asBadRequest(() => parseCsvBody(body, { labelSize, allocate: floatsFor(body) }));
   return { batch, shape: [batch.rows, batch.dim], describe: (row) => `line ${row + 1}` };
 }
 

@@ -1,6 +1,6 @@
 import { lineOfRow, parseJsonLinesRows, parseJsonRows } from '../../io/json-rows.js';
 import { BadRequest, HttpError, PayloadTooLarge } from '../../util/errors.js';
-import { takeFloats } from './recycled-floats.js';
+import { floatsFor } from './recycled-floats.js';
 import type { DecodedInput, DecodeOptions, Tensor } from './types.js';
 
 type Json = unknown;
@@ -250,7 +250,7 @@ export function decodeJsonValue(document: Json, featureDim: number | undefined, 
 export function decodeJson(body: Buffer, options: DecodeOptions): DecodedInput {
   // Rows of numbers (`{"instances": [...]}` or a list of lists) are read from the bytes; anything
   // else, errors included, takes JSON.parse and the checks below.
-  const rows = parseJsonRows(body, MAX_DENSE_VALUES, takeFloats);
+  const rows = parseJsonRows(body, MAX_DENSE_VALUES, floatsFor(body));
   if (rows) return { batch: rows, shape: [rows.rows, rows.dim], describe: (row) => `instance ${row + 1}` };
   return decodeJsonDocument(body, options);
 }
@@ -269,7 +269,7 @@ export function decodeJsonDocument(body: Buffer, options: DecodeOptions): Decode
 
 /** `application/jsonlines`: one instance per line, in any of the JSON instance shapes. */
 export function decodeJsonLines(body: Buffer, options: DecodeOptions): DecodedInput {
-  const fast = parseJsonLinesRows(body, MAX_DENSE_VALUES, takeFloats);
+  const fast = parseJsonLinesRows(body, MAX_DENSE_VALUES, floatsFor(body));
   if (fast) {
     return {
       batch: fast,

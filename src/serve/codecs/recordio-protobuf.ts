@@ -1,4 +1,4 @@
-import { takeFloats } from './recycled-floats.js';
+import { floatsFor } from './recycled-floats.js';
 import { encodeLabelRecords, parseRecordIOProtobufBody } from '../../io/recordio-protobuf.js';
 import { BadRequest, InputError } from '../../util/errors.js';
 import type { DecodedInput, DecodeOptions, EncodeInput } from './types.js';
@@ -15,12 +15,11 @@ export function asBadRequest<T>(parse: () => T): T {
 
 /** `application/x-recordio-protobuf`: one Record per row, dense or sparse `values` features. */
 export function decodeRecordIOProtobuf(body: Buffer, options: DecodeOptions): DecodedInput {
+  const allocate = floatsFor(body);
   const batch = asBadRequest(() =>
     parseRecordIOProtobufBody(
       body,
-      options.featureDim === undefined
-        ? { allocate: takeFloats }
-        : { featureDim: options.featureDim, allocate: takeFloats },
+      options.featureDim === undefined ? { allocate } : { featureDim: options.featureDim, allocate },
     ),
   );
   return { batch, shape: [batch.rows, batch.dim], describe: (row) => `record ${row + 1}` };

@@ -34,6 +34,24 @@ export function takeFloats(length: number): Float32Array {
 }
 
 /**
+ * Bodies below this size decode into plain arrays: for a row or a few, finding, lending and taking
+ * back a recycled buffer costs more than the allocation it saves (and such arrays are no burden to the GC).
+ */
+export const RECYCLE_MIN_BODY_BYTES = 4 * 1024;
+
+const plainFloats = (length: number): Float32Array => new Float32Array(length);
+
+/** The allocator for a body's decoded values: `takeFloats` from `RECYCLE_MIN_BODY_BYTES` on, else a plain array. */
+export function floatsFor(body: Uint8Array): (length: number) => Float32Array {
+  return body.length < RECYCLE_MIN_BODY_BYTES ? plainFloats : takeFloats;
+}
+
+/** True when `array` came from `takeFloats` and has not been given back. */
+export function isTaken(array: Float32Array): boolean {
+  return lent.has(array.buffer as ArrayBuffer);
+}
+
+/**
  * Gives back an array from `takeFloats` once nothing reads it any more (anything else is ignored, and
  * so is a second give). Keeps the largest few buffers.
  */

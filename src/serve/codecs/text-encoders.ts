@@ -93,18 +93,39 @@ function numeric(output: EncodeInput): boolean {
 
 const COMMA_SPACE = utf8(', ');
 
+/** A JSON answer's pre-encoded keys (`"name": `, then `, "name": `) and head (`{"root": [`). */
+interface JsonPieces {
+  readonly keys: readonly Uint8Array[];
+  readonly rootKey: string;
+  readonly head: Uint8Array;
+}
+
+/** By the fields list: a model's list is the same object on every request, and encoding it each time cost more than a one-row answer. */
+const piecesByFields = new WeakMap<readonly OutputField[], JsonPieces>();
+
+function jsonPieces(fields: readonly OutputField[], rootKey: string): JsonPieces {
+  const known = piecesByFields.get(fields);
+  if (known && known.rootKey === rootKey && known.keys.length === fields.length) return known;
+  const pieces: JsonPieces = {
+    keys: fields.map((field, f) => utf8(`${f ? ', ' : ''}${JSON.stringify(field.name)}: `)),
+    rootKey,
+    head: utf8(`{${JSON.stringify(rootKey)}: [`),
+  };
+  piecesByFields.set(fields, pieces);
+  return pieces;
+}
+
 /**
  * The JSON (`lines` false) or JSON Lines answer written straight into one Buffer: the same bytes as
  * `jsonText` / `jsonLinesText` for numeric columns.
  */
 function writeJson(output: EncodeInput, lines: boolean): string | Buffer {
   const fields = output.fields;
-  const keys = fields.map((field, f) => utf8(`${f ? ', ' : ''}${JSON.stringify(field.name)}: `));
+  const { keys, head } = jsonPieces(fields, output.rootKey);
   const columns = fields.map((field) => output.columns[field.name] as ArrayLike<number>);
   let perRow = 4;
   for (let f = 0; f < fields.length; f++)
     perRow += keys[f]!.length + 2 + fields[f]!.width * (MAX_FLOAT_BYTES + 2);
-  const head = utf8(`{${JSON.stringify(output.rootKey)}: [`);
   const writer = new AnswerWriter(head.length + 2 + output.rows * perRow);
   if (!lines) writer.raw(head);
   for (let r = 0; r < output.rows; r++) {

@@ -1,6 +1,6 @@
 import type { Predictions, Predictor } from '../../../../algorithms/types.js';
 import { chooseDecoder, chooseEncoding, type OutputField } from '../../codecs/index.js';
-import { giveFloats } from '../../codecs/recycled-floats.js';
+import { giveFloats, isTaken } from '../../codecs/recycled-floats.js';
 import type { InvocationRequest, InvocationResponse, ModelHandler } from '../../handler.js';
 import { requireFinite, requireWidth } from '../../validate.js';
 
@@ -54,6 +54,9 @@ export function createPredictorHandler(
  * column is a view of them.
  */
 function lendBack(values: Float32Array, predictions: Predictions | undefined): void {
+  // Not recycled (a small body): nothing to give back. Looked at first, since reading a small output
+  // column's `buffer` makes V8 move its values off the heap.
+  if (!isTaken(values)) return;
   if (predictions) {
     for (const column of Object.values(predictions.columns)) {
       if (ArrayBuffer.isView(column) && column.buffer === values.buffer) return;
