@@ -14,6 +14,7 @@ import {
 import { send } from '../io/http-client.js';
 import { parseMediaType } from '../io/media-type.js';
 import { InputError, SmkitError } from '../util/errors.js';
+import { collectYoungGarbage } from '../util/young-garbage.js';
 import { listFiles } from './job-tree.js';
 import { type CutBatch, cutBatches } from './transform-batches.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
@@ -279,8 +280,9 @@ async function transformFile(
       },
       timeoutMs,
     });
-    // Sent and answered: its memory can carry a later batch.
+    // Sent and answered: its memory can carry a later batch, and the answer's socket pieces are garbage.
     batch.release();
+    collectYoungGarbage();
     if (answer.status < 200 || answer.status > 299) {
       throw new SmkitError(
         `mini-batch ${batch.index + 1} (from record ${batch.first}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,
