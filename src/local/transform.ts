@@ -279,9 +279,10 @@ async function transformFile(
         ...(maxBytes === 0 ? { 'transfer-encoding': 'chunked' } : { 'content-length': batch.body.length }),
       },
       timeoutMs,
+      // Sent: its memory can carry a later batch while this one computes.
+      onBodySent: () => batch.release(),
     });
-    // Sent and answered: its memory can carry a later batch, and the answer's socket pieces are garbage.
-    batch.release();
+    // The answer's socket pieces are garbage now.
     collectYoungGarbage();
     if (answer.status < 200 || answer.status > 299) {
       throw new SmkitError(
