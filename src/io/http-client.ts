@@ -16,6 +16,12 @@ export interface HttpRequestOptions {
   readonly timeoutMs?: number;
   /** Aborting destroys the request; the promise rejects with the abort error. */
   readonly signal?: AbortSignal;
+  /**
+   * Called once the whole body has been handed to the operating system, before the answer: from then on
+   * the request no longer reads `body`, so its memory may carry something else. Not called when the
+   * request fails first.
+   */
+  readonly onBodySent?: () => void;
 }
 
 /**
@@ -45,6 +51,7 @@ export function send(url: string, options: HttpRequestOptions = {}): Promise<Htt
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${(timeoutMs ?? 0) / 1000} s`)));
     req.on('error', reject);
+    if (options.onBodySent) req.once('finish', options.onBodySent);
     req.end(body);
   });
 }

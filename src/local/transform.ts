@@ -14,6 +14,7 @@ import {
 import { send } from '../io/http-client.js';
 import { parseMediaType } from '../io/media-type.js';
 import { InputError, SmkitError } from '../util/errors.js';
+import { collectYoungGarbage } from '../util/young-garbage.js';
 import { listFiles } from './job-tree.js';
 import { type CutBatch, cutBatches } from './transform-batches.js';
 import { compileFilter, type RecordFilter, splitCsvFields } from './jsonpath.js';
@@ -278,9 +279,11 @@ async function transformFile(
         ...(maxBytes === 0 ? { 'transfer-encoding': 'chunked' } : { 'content-length': batch.body.length }),
       },
       timeoutMs,
+      // Sent: its memory can carry a later batch while this one computes.
+      onBodySent: () => batch.release(),
     });
-    // Sent and answered: its memory can carry a later batch.
-    batch.release();
+    // The answer's socket pieces are garbage now.
+    collectYoungGarbage();
     if (answer.status < 200 || answer.status > 299) {
       throw new SmkitError(
         `mini-batch ${batch.index + 1} (from record ${batch.first}) got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`,

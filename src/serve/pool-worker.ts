@@ -6,6 +6,7 @@
 import type { ServingSettings } from '../contract/index.js';
 import { errorMessage, HttpError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { collectYoungGarbage } from '../util/young-garbage.js';
 import type { InvocationResponse, ModelHandler, WorkerLoad } from './handler.js';
 
 /** One invocation sent to a worker thread (everything structured-clonable). */
@@ -45,6 +46,10 @@ export default async function invoke(task: PoolTask): Promise<PoolResult> {
   try {
     const handler = await model;
     if (task.warm) return { warmed: true };
+    // The previous body (moved here from the HTTP thread, megabytes outside the JS heap) and what was
+    // made from it are garbage by now, but a thread that allocates little JS scavenges rarely: a batch
+    // transform's threads held several dead bodies each. Collect them before this body adds its own.
+    collectYoungGarbage();
     const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
     const ok = await handler.invoke({
       body,

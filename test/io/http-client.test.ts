@@ -42,6 +42,22 @@ describe('send', () => {
     ]);
   });
 
+  it('says when the body is sent, before the answer, so its memory can be reused', async () => {
+    const events: string[] = [];
+    const answer = send(`${base}/silent`, {
+      body: Buffer.alloc(4 * 1024 * 1024, 49),
+      headers: { 'content-length': 4 * 1024 * 1024 },
+      timeoutMs: 2_000,
+      onBodySent: () => events.push('sent'),
+    }).catch(() => events.push('no answer'));
+    await expect.poll(() => seen.length).toBe(1);
+    expect(events).toEqual(['sent']);
+    expect(seen[0]!.body.length).toBe(4 * 1024 * 1024);
+    server.closeAllConnections();
+    await answer;
+    expect(events).toEqual(['sent', 'no answer']);
+  });
+
   it('rejects a server that stays silent past the timeout, and an aborted request', async () => {
     await expect(send(`${base}/silent`, { timeoutMs: 100 })).rejects.toThrow('no answer within 0.1 s');
     const controller = new AbortController();
