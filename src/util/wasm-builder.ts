@@ -1,11 +1,14 @@
 /**
  * The few pieces of the WebAssembly binary format that a generated numeric kernel needs: one
- * exported memory, exported functions of i32 parameters, and a code emitter for the integer, loop
- * and SIMD128 instructions they use. Opcodes are from the WebAssembly 2.0 specification.
+ * exported memory, exported functions of i32 parameters (and at most one result), and a code
+ * emitter for the integer, float, memory, loop and SIMD128 instructions they use. Opcodes are from
+ * the WebAssembly 2.0 specification.
  */
 
 /** Value types. */
 export const I32 = 0x7f;
+export const I64 = 0x7e;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128. */
@@ -44,7 +47,11 @@ export class Code {
   readonly bytes: number[] = [];
   private readonly locals: number[] = [];
 
-  constructor(readonly params: number) {}
+  /** `params` i32 parameters; `result` the type of the one result (none when omitted). */
+  constructor(
+    readonly params: number,
+    readonly result?: number,
+  ) {}
 
   /** Declares a local of `type` and returns its index. */
   local(type: number): number {
@@ -109,6 +116,77 @@ export class Code {
   br(depth: number) {
     return this.op(0x0c, ...uleb(depth));
   }
+  tee(index: number) {
+    return this.op(0x22, ...uleb(index));
+  }
+  /** i64.const of a value that fits in 32 bits. */
+  i64(value: number) {
+    return this.op(0x42, ...sleb(value));
+  }
+  eq() {
+    return this.op(0x46);
+  }
+  ne() {
+    return this.op(0x47);
+  }
+  geU() {
+    return this.op(0x4f);
+  }
+  or() {
+    return this.op(0x72);
+  }
+  shl() {
+    return this.op(0x74);
+  }
+  shrU() {
+    return this.op(0x76);
+  }
+  i64Add() {
+    return this.op(0x7c);
+  }
+  i64Mul() {
+    return this.op(0x7e);
+  }
+  /** i64.extend_i32_u. */
+  i64FromI32U() {
+    return this.op(0xad);
+  }
+  /** f64.convert_i64_s. */
+  f64FromI64() {
+    return this.op(0xb9);
+  }
+  f64Div() {
+    return this.op(0xa3);
+  }
+  f64Neg() {
+    return this.op(0x9a);
+  }
+  /** f32.demote_f64: round to the nearest float32, ties to even (as a Float32Array store does). */
+  f32FromF64() {
+    return this.op(0xb6);
+  }
+  /** i32.load8_u at the address on the stack plus `offset` bytes. */
+  load8(offset = 0) {
+    return this.op(0x2d, 0, ...uleb(offset));
+  }
+  /** f64.load at the address on the stack plus `offset` bytes. */
+  loadF64(offset = 0) {
+    return this.op(0x2b, 3, ...uleb(offset));
+  }
+  /** f32.store: address, then value, on the stack. */
+  storeF32(offset = 0) {
+    return this.op(0x38, 2, ...uleb(offset));
+  }
+  /** `if` ... `end` on the i32 condition on the stack; a `br` inside counts it as one level. */
+  when(body: () => void) {
+    this.op(0x04, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  /** Returns from the function with the value(s) on the stack. */
+  ret() {
+    return this.op(0x0f);
+  }
   /** v128.load at the address on the stack plus `offset` bytes. */
   load(offset = 0) {
     return this.simd(0x00, 4, ...uleb(offset));
@@ -167,11 +245,15 @@ export class Code {
 
 /**
  * A module of one exported memory (`memory`, `pages` of 64 KiB to start) and the exported
- * functions, each of `code.params` i32 parameters and no result.
+ * functions, each of `code.params` i32 parameters and `code.result` (if any).
  */
 export function wasmModule(pages: number, functions: Record<string, Code>): Uint8Array<ArrayBuffer> {
   const entries = Object.entries(functions);
-  const types = entries.map(([, code]) => [0x60, ...vector(Array(code.params).fill([I32])), 0x00]);
+  const types = entries.map(([, code]) => [
+    0x60,
+    ...vector(Array(code.params).fill([I32])),
+    ...vector(code.result === undefined ? [] : [[code.result]]),
+  ]);
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector(types)),

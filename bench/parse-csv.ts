@@ -1,0 +1,69 @@
+/**
+ * CSV body parsing alone, old vs new in one process: the serving benchmark's bodies (1, 100 and
+ * 1,000 rows of bench/kmeans-serving.ts's rows, d=50) through this checkout's `parseCsvBody` and a
+ * baseline checkout's, alternating over rounds; prints microseconds per body (median of rounds) and
+ * the ratio, after checking both give the same float32 bytes.
+ *
+ *   node dist/bench/parse-csv.js --baseline /path/to/older/smkit [--rounds 15] [--ms 200]
+ *
+ * The baseline is a checkout built with `npm run build` (its dist/src/io/csv.js is imported).
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseCsvBody } from '../src/io/csv.js';
+import type { RecordBatch } from '../src/io/records.js';
+import { encodeBody } from './bodies.js';
+import { makeRows, option, stringOption } from './kmeans-serving.js';
+import { median } from './stats.js';
+
+type Parse = typeof parseCsvBody;
+
+const BASELINE = stringOption('baseline', '');
+const ROUNDS = option('rounds', 15);
+const MS = option('ms', 200);
+const SIZES = [1, 100, 1000];
+
+/** Microseconds per parse of `body`, parsing for about `ms` milliseconds into one reused array. */
+function timeParse(parse: Parse, body: Buffer, scratch: Float32Array, ms: number): number {
+  const allocate = (length: number) => scratch.subarray(0, length);
+  let count = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 20; i++) parse(body, { allocate });
+    count += 20;
+    now = performance.now();
+  }
+  return ((now - start) * 1000) / count;
+}
+
+const hex = (batch: RecordBatch) =>
+  Buffer.from(batch.values.buffer, batch.values.byteOffset, batch.values.byteLength).toString('hex');
+
+async function main(): Promise<void> {
+  if (!BASELINE) throw new Error('--baseline /path/to/older/smkit is required (a built checkout)');
+  const module = pathToFileURL(path.resolve(BASELINE, 'dist/src/io/csv.js')).href;
+  const old = (await import(module)) as { parseCsvBody: Parse };
+  const rows = makeRows(Math.max(...SIZES), 2);
+  for (const size of SIZES) {
+    const body = encodeBody('csv', rows.slice(0, size));
+    if (hex(old.parseCsvBody(body)) !== hex(parseCsvBody(body))) {
+      throw new Error(`${size} rows: the baseline and this checkout parse to different bytes`);
+    }
+    const scratch = new Float32Array(size * rows[0]!.length);
+    const before: number[] = [];
+    const after: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      before.push(timeParse(old.parseCsvBody, body, scratch, MS));
+      after.push(timeParse(parseCsvBody, body, scratch, MS));
+    }
+    const a = median(before);
+    const b = median(after);
+    console.log(
+      `${String(size).padStart(5)} rows (${body.length} bytes)  baseline ${a.toFixed(2).padStart(8)} us` +
+        `  this ${b.toFixed(2).padStart(8)} us  baseline/this ${(a / b).toFixed(2)}x`,
+    );
+  }
+}
+
+await main();

@@ -1,0 +1,200 @@
+/**
+ * A WebAssembly kernel for the common serving CSV body: rows of plain decimals (`-12.5`, `+3`, `.5`,
+ * `7.`; at most 15 digits, no spaces, exponents or quotes), all `dim` wide, each ending in `\n` or
+ * `\r\n` (the last may end the body). The module's bytes are built here at first use (no binary in
+ * the repository, no build step). Bodies go through its memory in windows of whole lines, so a
+ * request costs at most one window of copying room, whatever its size.
+ *
+ * Each value is computed as `CsvParser`'s inline parser does it: the digits as an exact integer (15
+ * digits stay below 2^53), divided by the exact power of ten of the digits after the point (one
+ * correctly rounded division), negated for a `-`, rounded once to float32. So the float32 bytes are
+ * the ones the JavaScript parsers give; any other body is "not mine" and they read it.
+ */
+import { Code, compileWasm, F64, I32, I64, instantiateWasm, wasmModule } from '../util/wasm-builder.js';
+
+/** Largest window of body bytes the kernel reads in one call. */
+export const DECIMAL_WINDOW = 128 * 1024;
+/** Most digits of a value the kernel reads (as `parsePlainCsvBody`). */
+const MAX_DIGITS = 15;
+
+const PAGE = 65_536;
+/** Memory: 10^0..10^15 as float64, then the input window (and a zero byte after it), then the floats out. */
+const POW = 0;
+const IN = POW + 8 * (MAX_DIGITS + 1);
+const OUT = IN + DECIMAL_WINDOW + 16;
+/** A window of n bytes holds at most (n + 1) / 2 values: each has a digit and all but the last a separator. */
+const OUT_BYTES = 4 * (DECIMAL_WINDOW / 2 + 1);
+const PAGES = Math.ceil((OUT + OUT_BYTES) / PAGE);
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+const MINUS = 45;
+const PLUS = 43;
+const POINT = 46;
+const ZERO = 48;
+
+/**
+ * `rows(len, dim)`: parses the `len` bytes at IN (a zero byte after them) as whole rows of `dim`
+ * values into float32s at OUT; returns how many values, or -1 for input that is not plain rows.
+ */
+function rowsFunction(): Code {
+  const c = new Code(2, I32);
+  const len = 0;
+  const dim = 1;
+  const p = c.local(I32);
+  const end = c.local(I32);
+  const out = c.local(I32);
+  const col = c.local(I32);
+  const ch = c.local(I32);
+  const d = c.local(I32);
+  const digits = c.local(I32);
+  const scale = c.local(I32);
+  const neg = c.local(I32);
+  const mant = c.local(I64);
+  const value = c.local(F64);
+  /** d = memory[++p] - '0' */
+  const nextDigit = () => c.get(p).i32(1).add().tee(p).load8(IN).i32(ZERO).sub().set(d);
+  /** mantissa = mantissa * 10 + d; digits++ */
+  const addDigit = () => {
+    c.get(mant).i64(10).i64Mul().get(d).i64FromI32U().i64Add().set(mant);
+    c.get(digits).i32(1).add().set(digits);
+  };
+
+  c.i32(0).set(p);
+  c.get(len).set(end);
+  c.i32(0).set(out);
+  c.block(() => {
+    // depth here: fail = 0
+    c.block(() => {
+      // done = 0, fail = 1
+      c.loop(() => {
+        // rows = 0, done = 1, fail = 2
+        c.get(p).get(end).geU().brIf(1);
+        c.i32(0).set(col);
+        c.loop(() => {
+          // cells = 0, rows = 1, done = 2, fail = 3
+          c.get(p).load8(IN).set(ch);
+          c.get(ch).i32(MINUS).eq().tee(neg).get(ch).i32(PLUS).eq().or();
+          c.when(() => c.get(p).i32(1).add().tee(p).load8(IN).set(ch));
+          c.i64(0).set(mant);
+          c.i32(0).set(digits);
+          c.i32(0).set(scale);
+          c.get(ch).i32(ZERO).sub().set(d);
+          c.block(() =>
+            c.loop(() => {
+              c.get(d).i32(9).gtU().brIf(1);
+              addDigit();
+              nextDigit();
+              c.br(0);
+            }),
+          );
+          c.get(d).i32(POINT - ZERO).eq();
+          c.when(() => {
+            nextDigit();
+            c.block(() =>
+              c.loop(() => {
+                c.get(d).i32(9).gtU().brIf(1);
+                addDigit();
+                c.get(scale).i32(1).add().set(scale);
+                nextDigit();
+                c.br(0);
+              }),
+            );
+          });
+          // `1.` and `.5` are numbers; a lone sign, an empty cell or more than 15 digits are not mine.
+          c.get(digits).i32(1).sub().i32(MAX_DIGITS - 1).gtU().brIf(3);
+          c.get(mant).f64FromI64().set(value);
+          c.get(scale);
+          c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
+          c.get(neg);
+          c.when(() => c.get(value).f64Neg().set(value));
+          c.get(out).get(value).f32FromF64().storeF32(OUT);
+          c.get(out).i32(4).add().set(out);
+          c.get(col).i32(1).add().set(col);
+          c.get(d).i32(ZERO).add().set(ch);
+          c.get(col).get(dim).ltU();
+          c.when(() => {
+            // if = 0, cells = 1, rows = 2, done = 3, fail = 4
+            c.get(ch).i32(COMMA).ne().brIf(4);
+            c.get(p).i32(1).add().set(p);
+            c.br(1);
+          });
+          // After the row's last value: an optional CR, then LF or the end of the input.
+          c.get(ch).i32(CR).eq();
+          c.when(() => c.get(p).i32(1).add().tee(p).load8(IN).set(ch));
+          c.get(ch).i32(NL).eq();
+          c.when(() => {
+            c.get(p).i32(1).add().set(p);
+            c.br(2);
+          });
+          c.get(p).get(end).eq().brIf(1);
+          c.br(3);
+        });
+      });
+    });
+    c.get(out).i32(2).shrU().ret();
+  });
+  c.i32(-1);
+  return c;
+}
+
+interface Kernel {
+  readonly rows: (len: number, dim: number) => number;
+  readonly bytes: Uint8Array;
+  readonly floats: Float32Array;
+}
+
+let kernel: Kernel | undefined;
+
+/** The module, compiled and instantiated at first use (once per thread), its powers of ten written. */
+function decimalKernel(): Kernel {
+  if (kernel) return kernel;
+  const { memory, exports } = instantiateWasm(compileWasm(wasmModule(PAGES, { rows: rowsFunction() })));
+  const pow = new Float64Array(memory, POW, MAX_DIGITS + 1);
+  for (let i = 0; i <= MAX_DIGITS; i++) pow[i] = 10 ** i;
+  kernel = {
+    rows: exports['rows'] as Kernel['rows'],
+    bytes: new Uint8Array(memory),
+    floats: new Float32Array(memory, OUT, OUT_BYTES / 4),
+  };
+  return kernel;
+}
+
+/**
+ * Parses a body of plain decimal rows `dim` wide into `values` (from its start) and returns how
+ * many values it wrote, or -1 when the body is not plain rows (or holds a line longer than
+ * `window` bytes, or more values than `values` holds): then `values` holds junk and a JavaScript
+ * parser must read the body. `window` (at most `DECIMAL_WINDOW`) is for tests.
+ * @example parseDecimalRows(Buffer.from('1.5,-2\n3,4\n'), 2, new Float32Array(4)) // 4: [1.5, -2, 3, 4]
+ */
+export function parseDecimalRows(
+  body: Buffer,
+  dim: number,
+  values: Float32Array,
+  window = DECIMAL_WINDOW,
+): number {
+  if (window > DECIMAL_WINDOW || window < 1) throw new RangeError(`window must be 1..${DECIMAL_WINDOW}`);
+  const { rows, bytes, floats } = decimalKernel();
+  const length = body.length;
+  let pos = 0;
+  let n = 0;
+  while (pos < length) {
+    let stop = pos + window;
+    if (stop >= length) stop = length;
+    else {
+      const newline = body.lastIndexOf(NL, stop - 1);
+      if (newline < pos) return -1;
+      stop = newline + 1;
+    }
+    const size = stop - pos;
+    bytes.set(body.subarray(pos, stop), IN);
+    bytes[IN + size] = 0;
+    const count = rows(size, dim);
+    if (count < 0 || n + count > values.length) return -1;
+    values.set(floats.subarray(0, count), n);
+    n += count;
+    pos = stop;
+  }
+  return n;
+}
