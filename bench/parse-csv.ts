@@ -1,10 +1,10 @@
 /**
  * CSV body parsing alone, old vs new in one process: the serving benchmark's bodies (1, 100 and
  * 1,000 rows of bench/kmeans-serving.ts's rows, d=50) through this checkout's `parseCsvBody` and a
- * baseline checkout's, alternating over rounds; prints microseconds per body (median of rounds) and
+ * baseline checkout's, alternating over rounds; prints CPU microseconds per body (median of rounds) and
  * the ratio, after checking both give the same float32 bytes.
  *
- *   node dist/bench/parse-csv.js --baseline /path/to/older/smkit [--rounds 15] [--ms 200]
+ *   node dist/bench/parse-csv.js --baseline /path/to/older/smkit [--rounds 60] [--batch-bytes 20e6]
  *
  * The baseline is a checkout built with `npm run build` (its dist/src/io/csv.js is imported).
  */
@@ -19,22 +19,21 @@ import { median } from './stats.js';
 type Parse = typeof parseCsvBody;
 
 const BASELINE = stringOption('baseline', '');
-const ROUNDS = option('rounds', 15);
-const MS = option('ms', 200);
+const ROUNDS = option('rounds', 60);
+/** Bytes parsed per timed batch (a batch of one body size is about 10-40 ms of CPU). */
+const BATCH_BYTES = option('batch-bytes', 20e6);
 const SIZES = [1, 100, 1000];
 
-/** Microseconds per parse of `body`, parsing for about `ms` milliseconds into one reused array. */
-function timeParse(parse: Parse, body: Buffer, scratch: Float32Array, ms: number): number {
+/**
+ * CPU microseconds per parse of `body` (user + system: the machine is shared, so time off the CPU is
+ * not counted), parsing `times` times into one reused array.
+ */
+function timeParse(parse: Parse, body: Buffer, scratch: Float32Array, times: number): number {
   const allocate = (length: number) => scratch.subarray(0, length);
-  let count = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    for (let i = 0; i < 20; i++) parse(body, { allocate });
-    count += 20;
-    now = performance.now();
-  }
-  return ((now - start) * 1000) / count;
+  const start = process.cpuUsage();
+  for (let i = 0; i < times; i++) parse(body, { allocate });
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / times;
 }
 
 const hex = (batch: RecordBatch) =>
@@ -51,11 +50,12 @@ async function main(): Promise<void> {
       throw new Error(`${size} rows: the baseline and this checkout parse to different bytes`);
     }
     const scratch = new Float32Array(size * rows[0]!.length);
+    const times = Math.max(20, Math.round(BATCH_BYTES / body.length));
     const before: number[] = [];
     const after: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      before.push(timeParse(old.parseCsvBody, body, scratch, MS));
-      after.push(timeParse(parseCsvBody, body, scratch, MS));
+      before.push(timeParse(old.parseCsvBody, body, scratch, times));
+      after.push(timeParse(parseCsvBody, body, scratch, times));
     }
     const a = median(before);
     const b = median(after);

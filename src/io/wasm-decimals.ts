@@ -89,7 +89,9 @@ function rowsFunction(): Code {
               c.br(0);
             }),
           );
-          c.get(d).i32(POINT - ZERO).eq();
+          c.get(d)
+            .i32(POINT - ZERO)
+            .eq();
           c.when(() => {
             nextDigit();
             c.block(() =>
@@ -103,7 +105,12 @@ function rowsFunction(): Code {
             );
           });
           // `1.` and `.5` are numbers; a lone sign, an empty cell or more than 15 digits are not mine.
-          c.get(digits).i32(1).sub().i32(MAX_DIGITS - 1).gtU().brIf(3);
+          c.get(digits)
+            .i32(1)
+            .sub()
+            .i32(MAX_DIGITS - 1)
+            .gtU()
+            .brIf(3);
           c.get(mant).f64FromI64().set(value);
           c.get(scale);
           c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
