@@ -4,7 +4,7 @@
  * baseline checkout's, alternating over rounds; prints CPU microseconds per body (median of rounds) and
  * the ratio, after checking both give the same float32 bytes.
  *
- *   node dist/bench/parse-csv.js --baseline /path/to/older/smkit [--rounds 60] [--batch-bytes 20e6]
+ *   npm run bench:parse-csv -- --baseline /path/to/older/smkit [--rounds 60] [--batch-bytes 20e6]
  *
  * The baseline is a checkout built with `npm run build` (its dist/src/io/csv.js is imported).
  */
