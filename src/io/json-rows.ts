@@ -1,4 +1,5 @@
 import type { RecordBatch } from './records.js';
+import { JsonDecimalLists } from './wasm-decimals.js';
 
 /**
  * Byte-level readers for the common shapes of numeric JSON request bodies, straight into one
@@ -43,6 +44,8 @@ class RowScanner {
 
   /** The same bytes as a Buffer, for the rare number read with `Number(text)`. */
   private readonly text: Buffer;
+  /** The WebAssembly reader of plain number lists; `numbers` reads what it declines. */
+  private readonly lists: JsonDecimalLists;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -55,6 +58,7 @@ class RowScanner {
     this.text = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.lists = new JsonDecimalLists(bytes);
   }
 
   /** Skips JSON whitespace; returns the next byte (0 past the end). */
@@ -103,6 +107,14 @@ class RowScanner {
   /** Reads `[n, ...]` (the `[` at `p`, at least one number); returns the count or -1. */
   private numbers(): number {
     this.p++;
+    const fast = this.lists.read(this.p);
+    if (fast > 0) {
+      while (this.count + fast > this.values.length) this.grow();
+      this.values.set(this.lists.floats.subarray(0, fast), this.count);
+      this.count += fast;
+      this.p = this.lists.next;
+      return fast;
+    }
     let width = 0;
     for (;;) {
       this.ws();

@@ -18,9 +18,13 @@ export const DECIMAL_WINDOW = 128 * 1024;
 const MAX_DIGITS = 15;
 
 const PAGE = 65_536;
-/** Memory: 10^0..10^15 as float64, then the input window (and a zero byte after it), then the floats out. */
+/**
+ * Memory: 10^0..10^15 as float64, a result slot, then the input window (and a zero byte after it),
+ * then the floats out.
+ */
 const POW = 0;
-const IN = POW + 8 * (MAX_DIGITS + 1);
+const SLOT = POW + 8 * (MAX_DIGITS + 1);
+const IN = SLOT + 16;
 const OUT = IN + DECIMAL_WINDOW + 16;
 /** A window of n bytes holds at most (n + 1) / 2 values: each has a digit and all but the last a separator. */
 const OUT_BYTES = 4 * (DECIMAL_WINDOW / 2 + 1);
@@ -33,6 +37,7 @@ const MINUS = 45;
 const PLUS = 43;
 const POINT = 46;
 const ZERO = 48;
+const CLOSE_LIST = 93;
 
 /**
  * `rows(len, dim)`: parses the `len` bytes at IN (a zero byte after them) as whole rows of `dim`
@@ -146,8 +151,119 @@ function rowsFunction(): Code {
   return c;
 }
 
+/**
+ * `list(pos, len)`: parses the JSON numbers `n,n,...]` at IN + pos (just after a `[`; the window is
+ * `len` bytes with a zero byte after it) into float32s at OUT; returns how many (the position after
+ * the `]` goes to SLOT), -1 for anything else (spaces, exponents, more than 15 digits, leading zeros,
+ * invalid JSON) and -2 when the window ends before the `]`.
+ */
+function listFunction(): Code {
+  const c = new Code(2, I32);
+  const pos = 0;
+  const len = 1;
+  const p = c.local(I32);
+  const out = c.local(I32);
+  const ch = c.local(I32);
+  const d = c.local(I32);
+  const start = c.local(I32);
+  const scale = c.local(I32);
+  const neg = c.local(I32);
+  const mant = c.local(I64);
+  const value = c.local(F64);
+  const nextDigit = () => c.get(p).i32(1).add().tee(p).load8(IN).i32(ZERO).sub().set(d);
+  /** Digits from the one in d on, into mant. */
+  const digitRun = () =>
+    c.block(() =>
+      c.loop(() => {
+        c.get(d).i32(9).gtU().brIf(1);
+        c.get(mant).i64(10).i64Mul().get(d).i64FromI32U().i64Add().set(mant);
+        nextDigit();
+        c.br(0);
+      }),
+    );
+
+  c.get(pos).set(p);
+  c.i32(0).set(out);
+  c.block(() => {
+    // fail = 0
+    c.block(() => {
+      // short = 0, fail = 1
+      c.loop(() => {
+        // values = 0, short = 1, fail = 2
+        c.get(p).load8(IN).tee(ch).i32(MINUS).eq().tee(neg);
+        c.when(() => c.get(p).i32(1).add().set(p));
+        c.get(p).set(start);
+        c.i64(0).set(mant);
+        c.get(p).load8(IN).i32(ZERO).sub().tee(d).i32(9).gtU();
+        c.when(() => {
+          // if = 0, values = 1, short = 2, fail = 3
+          c.get(p).get(len).eq().brIf(2);
+          c.br(3);
+        });
+        c.get(d).eqz();
+        c.when(() => {
+          // JSON has no leading zeros: a 0 is followed by anything but a digit.
+          nextDigit();
+          c.get(d).i32(9).gtU().eqz().brIf(3);
+        });
+        digitRun();
+        c.i32(0).set(scale);
+        c.get(d)
+          .i32(POINT - ZERO)
+          .eq();
+        c.when(() => {
+          nextDigit();
+          c.get(p).set(scale);
+          digitRun();
+          c.get(p).get(scale).sub().tee(scale).eqz();
+          // A point needs a digit after it.
+          c.when(() => {
+            // if = 0, if = 1, values = 2, short = 3, fail = 4
+            c.get(p).get(len).eq().brIf(3);
+            c.br(4);
+          });
+        });
+        // Digits: the bytes from start, less the point when there is one (a point has digits after it).
+        c.get(p).get(start).sub().i32(1).i32(0).get(scale).select().sub();
+        c.i32(1)
+          .sub()
+          .i32(MAX_DIGITS - 1)
+          .gtU()
+          .brIf(2);
+        c.get(mant).f64FromI64().set(value);
+        c.get(scale);
+        c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
+        c.get(neg);
+        c.when(() => c.get(value).f64Neg().set(value));
+        c.get(out).get(value).f32FromF64().storeF32(OUT);
+        c.get(out).i32(4).add().set(out);
+        c.get(d).i32(ZERO).add().tee(ch).i32(COMMA).eq();
+        c.when(() => {
+          c.get(p).i32(1).add().set(p);
+          c.br(1);
+        });
+        c.get(ch).i32(CLOSE_LIST).eq();
+        c.when(() => {
+          c.i32(SLOT).get(p).i32(1).add().storeI32();
+          c.get(out).i32(2).shrU().ret();
+        });
+        c.get(p).get(len).eq().brIf(1);
+        c.br(2);
+      });
+    });
+    c.i32(-2).ret();
+  });
+  c.i32(-1);
+  return c;
+}
+
 interface Kernel {
   readonly rows: (len: number, dim: number) => number;
+  readonly list: (pos: number, len: number) => number;
+  /** SLOT, as int32. */
+  readonly slot: Int32Array;
+  /** The JSON list reader whose window IN holds now. */
+  owner: JsonDecimalLists | undefined;
   readonly bytes: Uint8Array;
   readonly floats: Float32Array;
 }
@@ -157,11 +273,16 @@ let kernel: Kernel | undefined;
 /** The module, compiled and instantiated at first use (once per thread), its powers of ten written. */
 function decimalKernel(): Kernel {
   if (kernel) return kernel;
-  const { memory, exports } = instantiateWasm(compileWasm(wasmModule(PAGES, { rows: rowsFunction() })));
+  const { memory, exports } = instantiateWasm(
+    compileWasm(wasmModule(PAGES, { rows: rowsFunction(), list: listFunction() })),
+  );
   const pow = new Float64Array(memory, POW, MAX_DIGITS + 1);
   for (let i = 0; i <= MAX_DIGITS; i++) pow[i] = 10 ** i;
   kernel = {
     rows: exports['rows'] as Kernel['rows'],
+    list: exports['list'] as Kernel['list'],
+    slot: new Int32Array(memory, SLOT, 1),
+    owner: undefined,
     bytes: new Uint8Array(memory),
     floats: new Float32Array(memory, OUT, OUT_BYTES / 4),
   };
@@ -195,6 +316,7 @@ export function parseDecimalRows(
       stop = newline + 1;
     }
     const size = stop - pos;
+    kernel!.owner = undefined;
     bytes.set(body.subarray(pos, stop), IN);
     bytes[IN + size] = 0;
     const count = rows(size, dim);
@@ -204,4 +326,55 @@ export function parseDecimalRows(
     pos = stop;
   }
   return n;
+}
+
+/**
+ * Reads the number lists of one JSON body (`[1.5,-2,0.25]`: the common request row) in the kernel:
+ * JSON's number grammar without exponents, at most 15 digits, no spaces. The body goes through the
+ * kernel's memory in windows from the list being read. One reader per body, used synchronously.
+ */
+export class JsonDecimalLists {
+  private start = 0;
+  private stop = 0;
+  /** Where the last list read ends (just past its `]`). */
+  next = 0;
+
+  constructor(
+    private readonly body: Uint8Array,
+    private readonly window = DECIMAL_WINDOW,
+  ) {
+    if (window > DECIMAL_WINDOW || window < 1) throw new RangeError(`window must be 1..${DECIMAL_WINDOW}`);
+  }
+
+  /**
+   * Reads the list whose first number is at `p` (just after its `[`) and returns how many values it
+   * holds, each in `floats` from 0 (`next` is past its `]`), or -1 when the JavaScript reader must
+   * read it (anything but plain numbers, a list longer than the window).
+   */
+  read(p: number): number {
+    const k = decimalKernel();
+    if (k.owner !== this || p < this.start || p >= this.stop) this.load(k, p);
+    let count = k.list(p - this.start, this.stop - this.start);
+    if (count === -2 && this.start < p && this.stop < this.body.length) {
+      this.load(k, p);
+      count = k.list(0, this.stop - this.start);
+    }
+    if (count < 0) return -1;
+    this.next = this.start + k.slot[0]!;
+    return count;
+  }
+
+  /** The floats the last `read` gave. */
+  get floats(): Float32Array {
+    return decimalKernel().floats;
+  }
+
+  private load(k: Kernel, p: number): void {
+    const stop = Math.min(p + this.window, this.body.length);
+    k.bytes.set(this.body.subarray(p, stop), IN);
+    k.bytes[IN + stop - p] = 0;
+    k.owner = this;
+    this.start = p;
+    this.stop = stop;
+  }
 }

@@ -173,6 +173,10 @@ export class Code {
   loadF64(offset = 0) {
     return this.op(0x2b, 3, ...uleb(offset));
   }
+  /** i32.store: address, then value, on the stack. */
+  storeI32(offset = 0) {
+    return this.op(0x36, 2, ...uleb(offset));
+  }
   /** f32.store: address, then value, on the stack. */
   storeF32(offset = 0) {
     return this.op(0x38, 2, ...uleb(offset));
