@@ -271,8 +271,9 @@ interface Kernel {
 let kernel: Kernel | undefined;
 
 /** The module, compiled and instantiated at first use (once per thread), its powers of ten written. */
-function decimalKernel(): Kernel {
-  if (kernel) return kernel;
+function decimalKernel(): Kernel | undefined {
+  // Without WebAssembly (`node --jitless`) every body goes to the JavaScript readers, as before them.
+  if (kernel || typeof (globalThis as { WebAssembly?: unknown }).WebAssembly === 'undefined') return kernel;
   const { memory, exports } = instantiateWasm(
     compileWasm(wasmModule(PAGES, { rows: rowsFunction(), list: listFunction() })),
   );
@@ -303,7 +304,9 @@ export function parseDecimalRows(
   window = DECIMAL_WINDOW,
 ): number {
   if (window > DECIMAL_WINDOW || window < 1) throw new RangeError(`window must be 1..${DECIMAL_WINDOW}`);
-  const { rows, bytes, floats } = decimalKernel();
+  const k = decimalKernel();
+  if (!k) return -1;
+  const { rows, bytes, floats } = k;
   const length = body.length;
   let pos = 0;
   let n = 0;
@@ -316,7 +319,7 @@ export function parseDecimalRows(
       stop = newline + 1;
     }
     const size = stop - pos;
-    kernel!.owner = undefined;
+    k.owner = undefined;
     bytes.set(body.subarray(pos, stop), IN);
     bytes[IN + size] = 0;
     const count = rows(size, dim);
@@ -353,6 +356,7 @@ export class JsonDecimalLists {
    */
   read(p: number): number {
     const k = decimalKernel();
+    if (!k) return -1;
     if (k.owner !== this || p < this.start || p >= this.stop) this.load(k, p);
     let count = k.list(p - this.start, this.stop - this.start);
     if (count === -2 && this.start < p && this.stop < this.body.length) {
@@ -366,7 +370,7 @@ export class JsonDecimalLists {
 
   /** The floats the last `read` gave. */
   get floats(): Float32Array {
-    return decimalKernel().floats;
+    return kernel!.floats;
   }
 
   private load(k: Kernel, p: number): void {
