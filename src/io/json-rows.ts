@@ -12,6 +12,8 @@ import { JsonDecimalLists } from './wasm-decimals.js';
  * that one keeps the messages and statuses. Values are JSON.parse's doubles rounded to float32.
  * `allocate` (default `new Float32Array`) gives the array sized from the first row (a recycler of
  * request buffers: it need not be zeroed, and `values` is a view of its start).
+ * Number lists without spaces or exponents (`[1.5,-2,0.25]`) are read by the WebAssembly kernel of
+ * `wasm-decimals.ts`; the scanner here reads the lists it declines.
  */
 
 const SPACE = 0x20;
