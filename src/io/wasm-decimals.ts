@@ -290,11 +290,17 @@ function decimalKernel(): Kernel | undefined {
   return kernel;
 }
 
+/** `parseDecimalRows`: the body is not plain decimal rows (no plain-decimal reader would take it). */
+export const NOT_PLAIN = -1;
+/** `parseDecimalRows`: the body was not read (a line longer than the window, or no WebAssembly). */
+export const NOT_READ = -2;
+
 /**
  * Parses a body of plain decimal rows `dim` wide into `values` (from its start) and returns how
- * many values it wrote, or -1 when the body is not plain rows (or holds a line longer than
- * `window` bytes, or more values than `values` holds): then `values` holds junk and a JavaScript
- * parser must read the body. `window` (at most `DECIMAL_WINDOW`) is for tests.
+ * many values it wrote, `NOT_PLAIN` when the body is anything else (a cell with an exponent or
+ * space, a ragged row, a blank line...) or `NOT_READ` when it holds a line longer than `window`
+ * bytes: either way `values` holds junk and a JavaScript parser must read the body. `window` (at
+ * most `DECIMAL_WINDOW`) is for tests.
  * @example parseDecimalRows(Buffer.from('1.5,-2\n3,4\n'), 2, new Float32Array(4)) // 4: [1.5, -2, 3, 4]
  */
 export function parseDecimalRows(
@@ -305,7 +311,7 @@ export function parseDecimalRows(
 ): number {
   if (window > DECIMAL_WINDOW || window < 1) throw new RangeError(`window must be 1..${DECIMAL_WINDOW}`);
   const k = decimalKernel();
-  if (!k) return -1;
+  if (!k) return NOT_READ;
   const { rows, bytes, floats } = k;
   const length = body.length;
   let pos = 0;
@@ -315,7 +321,7 @@ export function parseDecimalRows(
     if (stop >= length) stop = length;
     else {
       const newline = body.lastIndexOf(NL, stop - 1);
-      if (newline < pos) return -1;
+      if (newline < pos) return NOT_READ;
       stop = newline + 1;
     }
     const size = stop - pos;
@@ -323,7 +329,8 @@ export function parseDecimalRows(
     bytes.set(body.subarray(pos, stop), IN);
     bytes[IN + size] = 0;
     const count = rows(size, dim);
-    if (count < 0 || n + count > values.length) return -1;
+    if (count < 0) return NOT_PLAIN;
+    if (n + count > values.length) return NOT_READ;
     values.set(floats.subarray(0, count), n);
     n += count;
     pos = stop;

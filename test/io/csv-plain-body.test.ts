@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { BatchBuilder } from '../../src/io/batch-builder.js';
 import { CsvParser, parseCsvBody } from '../../src/io/csv.js';
 import type { RecordBatch } from '../../src/io/records.js';
-import { DECIMAL_WINDOW, parseDecimalRows } from '../../src/io/wasm-decimals.js';
+import { DECIMAL_WINDOW, NOT_PLAIN, NOT_READ, parseDecimalRows } from '../../src/io/wasm-decimals.js';
 
 // parseCsvBody reads plain bodies (decimals, commas, newlines) in one pass of its own and hands any
 // other body to CsvParser: both must give the same float32 bytes, rows and errors.
@@ -153,12 +153,12 @@ describe('the WebAssembly decimal kernel', () => {
     const late = [...rows];
     late[5000] = late[5000]!.replace(/^[^,]*/, '1e3');
     const lateBody = Buffer.from(`${late.join('\r\n')}\r\n`);
-    expect(parseDecimalRows(lateBody, 20, values)).toBe(-1);
+    expect(parseDecimalRows(lateBody, 20, values)).toBe(NOT_PLAIN);
     expect(outcome(() => parseCsvBody(lateBody))).toEqual(outcome(() => general(lateBody)));
 
     const wide = Buffer.from(`${rows.slice(0, 800).join(',')}\n${rows.slice(800, 1600).join(',')}\n`);
     expect(wide.indexOf(10)).toBeGreaterThan(DECIMAL_WINDOW);
-    expect(parseDecimalRows(wide, 16000, new Float32Array(32000))).toBe(-1);
+    expect(parseDecimalRows(wide, 16000, new Float32Array(32000))).toBe(NOT_READ);
     const wideResult = outcome(() => parseCsvBody(wide));
     expect(wideResult).toMatchObject({ rows: 2, dim: 16000 });
     expect(wideResult).toEqual(outcome(() => general(wide)));
