@@ -1,14 +1,16 @@
 /**
- * A WebAssembly kernel for the common serving CSV body: rows of plain decimals (`-12.5`, `+3`, `.5`,
- * `7.`; at most 15 digits, no spaces, exponents or quotes), all `dim` wide, each ending in `\n` or
- * `\r\n` (the last may end the body). The module's bytes are built here at first use (no binary in
- * the repository, no build step). Bodies go through its memory in windows of whole lines, so a
- * request costs at most one window of copying room, whatever its size.
+ * A WebAssembly kernel for the plain decimals of serving bodies. `parseDecimalRows` reads a CSV body
+ * of rows of plain decimals (`-12.5`, `+3`, `.5`, `7.`; at most 15 digits, no spaces, exponents or
+ * quotes), all `dim` wide, each ending in `\n` or `\r\n` (the last may end the body);
+ * `JsonDecimalLists` reads JSON number lists (`[1.5,-2,0]`: JSON's grammar, no exponents, at most 15
+ * digits, no spaces). The module's bytes are built here at first use (no binary in the repository,
+ * no build step). Bodies go through its memory in windows (`DECIMAL_WINDOW`), so a request costs at
+ * most one window of copying room, whatever its size.
  *
- * Each value is computed as `CsvParser`'s inline parser does it: the digits as an exact integer (15
- * digits stay below 2^53), divided by the exact power of ten of the digits after the point (one
- * correctly rounded division), negated for a `-`, rounded once to float32. So the float32 bytes are
- * the ones the JavaScript parsers give; any other body is "not mine" and they read it.
+ * Each value is computed as the JavaScript readers' inline parsers do it: the digits as an exact
+ * integer (15 digits stay below 2^53), divided by the exact power of ten of the digits after the
+ * point (one correctly rounded division), negated for a `-`, rounded once to float32. So the float32
+ * bytes are the ones they give; anything else is "not mine" and they read it.
  */
 import { Code, compileWasm, F64, I32, I64, instantiateWasm, wasmModule } from '../util/wasm-builder.js';
 
