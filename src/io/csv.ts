@@ -1,6 +1,7 @@
 import { InputError } from '../util/errors.js';
 import { BatchBuilder, streamBatches } from './batch-builder.js';
 import type { RecordBatch } from './records.js';
+import { NOT_PLAIN, parseDecimalRows } from './wasm-decimals.js';
 
 /** Options for reading numeric CSV into batches. */
 export interface CsvOptions {
@@ -329,10 +330,12 @@ const PLAIN_DIGITS = 15;
 
 /**
  * The common serving body in one pass, or undefined: rows of plain decimals (`-12.5`, `3`, no spaces,
- * exponents, quotes, BOM, blank lines or CR), all as wide as the first row (or `featureDim`), each
+ * exponents, quotes, BOM or blank lines), all as wide as the first row (or `featureDim`), each
  * ending in `\n` (the last may end the body). Each value is the mantissa divided (or multiplied) by a
  * power of ten, as `CsvParser`'s inline parser computes it, so the float32 values are the same bytes;
  * anything else returns undefined and the general parser reads the body (and words its errors).
+ * The WebAssembly kernel (`wasm-decimals.ts`) reads such bodies (and CRLF ones) first; the loop
+ * here reads what it cannot (a line longer than its window, no WebAssembly).
  */
 function parsePlainCsvBody(
   body: Buffer,
@@ -351,6 +354,12 @@ function parsePlainCsvBody(
   let rows = body[end - 1] === NL ? 0 : 1;
   for (let at = body.indexOf(NL); at >= 0; at = body.indexOf(NL, at + 1)) rows++;
   const values = allocate(rows * dim);
+  const read = parseDecimalRows(body, dim, values);
+  if (read === rows * dim) {
+    return { rows, dim, values: values.length === rows * dim ? values : values.subarray(0, rows * dim) };
+  }
+  // The kernel takes every body the loop below takes (and CRLF ones): no second pass to decline it.
+  if (read === NOT_PLAIN) return undefined;
   const last = dim - 1;
   let n = 0;
   p = 0;

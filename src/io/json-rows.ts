@@ -1,4 +1,5 @@
 import type { RecordBatch } from './records.js';
+import { JsonDecimalLists } from './wasm-decimals.js';
 
 /**
  * Byte-level readers for the common shapes of numeric JSON request bodies, straight into one
@@ -11,6 +12,8 @@ import type { RecordBatch } from './records.js';
  * that one keeps the messages and statuses. Values are JSON.parse's doubles rounded to float32.
  * `allocate` (default `new Float32Array`) gives the array sized from the first row (a recycler of
  * request buffers: it need not be zeroed, and `values` is a view of its start).
+ * Number lists without spaces or exponents (`[1.5,-2,0.25]`) are read by the WebAssembly kernel of
+ * `wasm-decimals.ts`; the scanner here reads the lists it declines.
  */
 
 const SPACE = 0x20;
@@ -43,6 +46,8 @@ class RowScanner {
 
   /** The same bytes as a Buffer, for the rare number read with `Number(text)`. */
   private readonly text: Buffer;
+  /** The WebAssembly reader of plain number lists; `numbers` reads what it declines. */
+  private readonly lists: JsonDecimalLists;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -55,6 +60,7 @@ class RowScanner {
     this.text = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.lists = new JsonDecimalLists(bytes);
   }
 
   /** Skips JSON whitespace; returns the next byte (0 past the end). */
@@ -103,6 +109,14 @@ class RowScanner {
   /** Reads `[n, ...]` (the `[` at `p`, at least one number); returns the count or -1. */
   private numbers(): number {
     this.p++;
+    const fast = this.lists.read(this.p);
+    if (fast > 0) {
+      while (this.count + fast > this.values.length) this.grow();
+      this.values.set(this.lists.floats.subarray(0, fast), this.count);
+      this.count += fast;
+      this.p = this.lists.next;
+      return fast;
+    }
     let width = 0;
     for (;;) {
       this.ws();

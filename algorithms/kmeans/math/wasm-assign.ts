@@ -16,7 +16,7 @@ import {
   compileWasm,
   instantiateWasm,
   wasmModule,
-} from '../../pca/math/wasm-builder.js';
+} from '../../../src/util/wasm-builder.js';
 import { type Assigner, type Assignment, assignJs } from './assign.js';
 
 const PAGE = 65_536;

@@ -6,7 +6,7 @@ import {
   compileWasm,
   instantiateWasm,
   wasmModule,
-} from './wasm-builder.js';
+} from '../../../src/util/wasm-builder.js';
 
 const PAGE = 65_536;
 /**

@@ -1,11 +1,13 @@
 /**
  * The few pieces of the WebAssembly binary format that a generated numeric kernel needs: one
- * exported memory, exported functions of i32 parameters, and a code emitter for the integer, float,
- * branch and SIMD128 instructions they use. Opcodes are from the WebAssembly 2.0 specification.
+ * exported memory, exported functions of i32 parameters (and at most one result), and a code
+ * emitter for the integer, float, memory, loop and SIMD128 instructions they use. Opcodes are from
+ * the WebAssembly 2.0 specification.
  */
 
 /** Value types. */
 export const I32 = 0x7f;
+export const I64 = 0x7e;
 export const F64 = 0x7c;
 export const V128 = 0x7b;
 
@@ -45,7 +47,11 @@ export class Code {
   readonly bytes: number[] = [];
   private readonly locals: number[] = [];
 
-  constructor(readonly params: number) {}
+  /** `params` i32 parameters; `result` the type of the one result (none when omitted). */
+  constructor(
+    readonly params: number,
+    readonly result?: number,
+  ) {}
 
   /** Declares a local of `type` and returns its index. */
   local(type: number): number {
@@ -66,10 +72,6 @@ export class Code {
   }
   set(index: number) {
     return this.op(0x21, ...uleb(index));
-  }
-  /** local.tee: sets the local and keeps the value on the stack. */
-  tee(index: number) {
-    return this.op(0x22, ...uleb(index));
   }
   i32(value: number) {
     return this.op(0x41, ...sleb(value));
@@ -92,30 +94,51 @@ export class Code {
   eqz() {
     return this.op(0x45);
   }
+  /** select: the first of the two values below the condition if it is non-zero, else the second. */
+  select() {
+    return this.op(0x1b);
+  }
+  /** `block` ... `end`; a `br` to it jumps past the end. */
+  block(body: () => void) {
+    this.op(0x02, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  /** `loop` ... `end`; a `br` to it jumps back to the start. */
+  loop(body: () => void) {
+    this.op(0x03, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  brIf(depth: number) {
+    return this.op(0x0d, ...uleb(depth));
+  }
+  br(depth: number) {
+    return this.op(0x0c, ...uleb(depth));
+  }
+  /** `if` ... (`else` ...) `end` on the i32 condition on the stack. */
+  ifElse(then: () => void, otherwise?: () => void) {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    return this.op(0x0b);
+  }
   divU() {
     return this.op(0x6e);
   }
   remU() {
     return this.op(0x70);
   }
-  /** i32.store: address, then value, on the stack. */
-  storeI32(offset = 0) {
-    return this.op(0x36, 2, ...uleb(offset));
-  }
   /** i32.load at the address on the stack plus `offset` bytes. */
   loadI32(offset = 0) {
     return this.op(0x28, 2, ...uleb(offset));
   }
-  ne() {
-    return this.op(0x47);
-  }
   /** f32.load at the address on the stack plus `offset` bytes. */
   loadF32(offset = 0) {
     return this.op(0x2a, 2, ...uleb(offset));
-  }
-  /** f32.store: address, then value, on the stack. */
-  storeF32(offset = 0) {
-    return this.op(0x38, 2, ...uleb(offset));
   }
   /** f64.store: address, then value, on the stack. */
   storeF64(offset = 0) {
@@ -136,37 +159,105 @@ export class Code {
   demoteF64() {
     return this.op(0xb6);
   }
-  /** select: the first of the two values below the condition if it is non-zero, else the second. */
-  select() {
-    return this.op(0x1b);
+  /** v128.load64_splat: one float64 broadcast to the two lanes. */
+  loadSplat64(offset = 0) {
+    return this.simd(0x0a, 3, ...uleb(offset));
   }
-  /** `block` ... `end`; a `br` to it jumps past the end. */
-  block(body: () => void) {
-    this.op(0x02, 0x40);
-    body();
-    return this.op(0x0b);
+  f64x2Sub() {
+    return this.simd(0xf1);
   }
-  /** `loop` ... `end`; a `br` to it jumps back to the start. */
-  loop(body: () => void) {
-    this.op(0x03, 0x40);
-    body();
-    return this.op(0x0b);
+  f64x2Mul() {
+    return this.simd(0xf2);
   }
-  /** `if` ... (`else` ...) `end` on the i32 condition on the stack. */
-  ifElse(then: () => void, otherwise?: () => void) {
+  f64x2Splat() {
+    return this.simd(0x14);
+  }
+  /** f64x2.ge: all-ones lanes where the first operand is >= the second (false for NaN). */
+  f64x2Ge() {
+    return this.simd(0x4c);
+  }
+  /** i64x2.all_true: 1 if no lane is zero. */
+  allTrue64() {
+    return this.simd(0xc3);
+  }
+  /** f64x2.extract_lane `lane` (0 is the lower address). */
+  f64x2Lane(lane: number) {
+    return this.simd(0x21, lane);
+  }
+  tee(index: number) {
+    return this.op(0x22, ...uleb(index));
+  }
+  /** i64.const of a value that fits in 32 bits. */
+  i64(value: number) {
+    return this.op(0x42, ...sleb(value));
+  }
+  eq() {
+    return this.op(0x46);
+  }
+  ne() {
+    return this.op(0x47);
+  }
+  geU() {
+    return this.op(0x4f);
+  }
+  or() {
+    return this.op(0x72);
+  }
+  shl() {
+    return this.op(0x74);
+  }
+  shrU() {
+    return this.op(0x76);
+  }
+  i64Add() {
+    return this.op(0x7c);
+  }
+  i64Mul() {
+    return this.op(0x7e);
+  }
+  /** i64.extend_i32_u. */
+  i64FromI32U() {
+    return this.op(0xad);
+  }
+  /** f64.convert_i64_s. */
+  f64FromI64() {
+    return this.op(0xb9);
+  }
+  f64Div() {
+    return this.op(0xa3);
+  }
+  f64Neg() {
+    return this.op(0x9a);
+  }
+  /** f32.demote_f64: round to the nearest float32, ties to even (as a Float32Array store does). */
+  f32FromF64() {
+    return this.op(0xb6);
+  }
+  /** i32.load8_u at the address on the stack plus `offset` bytes. */
+  load8(offset = 0) {
+    return this.op(0x2d, 0, ...uleb(offset));
+  }
+  /** f64.load at the address on the stack plus `offset` bytes. */
+  loadF64(offset = 0) {
+    return this.op(0x2b, 3, ...uleb(offset));
+  }
+  /** i32.store: address, then value, on the stack. */
+  storeI32(offset = 0) {
+    return this.op(0x36, 2, ...uleb(offset));
+  }
+  /** f32.store: address, then value, on the stack. */
+  storeF32(offset = 0) {
+    return this.op(0x38, 2, ...uleb(offset));
+  }
+  /** `if` ... `end` on the i32 condition on the stack; a `br` inside counts it as one level. */
+  when(body: () => void) {
     this.op(0x04, 0x40);
-    then();
-    if (otherwise) {
-      this.op(0x05);
-      otherwise();
-    }
+    body();
     return this.op(0x0b);
   }
-  brIf(depth: number) {
-    return this.op(0x0d, ...uleb(depth));
-  }
-  br(depth: number) {
-    return this.op(0x0c, ...uleb(depth));
+  /** Returns from the function with the value(s) on the stack. */
+  ret() {
+    return this.op(0x0f);
   }
   /** v128.load at the address on the stack plus `offset` bytes. */
   load(offset = 0) {
@@ -175,10 +266,6 @@ export class Code {
   /** v128.load32_splat: one float32 broadcast to the four lanes. */
   loadSplat(offset = 0) {
     return this.simd(0x09, 2, ...uleb(offset));
-  }
-  /** v128.load64_splat: one float64 broadcast to the two lanes. */
-  loadSplat64(offset = 0) {
-    return this.simd(0x0a, 3, ...uleb(offset));
   }
   /** v128.store: address, then value, on the stack. */
   store(offset = 0) {
@@ -210,27 +297,6 @@ export class Code {
   f64x2Add() {
     return this.simd(0xf0);
   }
-  f64x2Sub() {
-    return this.simd(0xf1);
-  }
-  f64x2Mul() {
-    return this.simd(0xf2);
-  }
-  f64x2Splat() {
-    return this.simd(0x14);
-  }
-  /** f64x2.ge: all-ones lanes where the first operand is >= the second (false for NaN). */
-  f64x2Ge() {
-    return this.simd(0x4c);
-  }
-  /** i64x2.all_true: 1 if no lane is zero. */
-  allTrue64() {
-    return this.simd(0xc3);
-  }
-  /** f64x2.extract_lane `lane` (0 is the lower address). */
-  f64x2Lane(lane: number) {
-    return this.simd(0x21, lane);
-  }
   /** f64x2.promote_low_f32x4: lanes 0 and 1 as float64. */
   promoteLow() {
     return this.simd(0x5f);
@@ -251,11 +317,15 @@ export class Code {
 
 /**
  * A module of one exported memory (`memory`, `pages` of 64 KiB to start) and the exported
- * functions, each of `code.params` i32 parameters and no result.
+ * functions, each of `code.params` i32 parameters and `code.result` (if any).
  */
 export function wasmModule(pages: number, functions: Record<string, Code>): Uint8Array<ArrayBuffer> {
   const entries = Object.entries(functions);
-  const types = entries.map(([, code]) => [0x60, ...vector(Array(code.params).fill([I32])), 0x00]);
+  const types = entries.map(([, code]) => [
+    0x60,
+    ...vector(Array(code.params).fill([I32])),
+    ...vector(code.result === undefined ? [] : [[code.result]]),
+  ]);
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector(types)),
