@@ -104,6 +104,15 @@ function prepareFunction(layout: AssignLayout): Code {
     code.block(() => {
       code.get(force).brIf(0);
       code.i32(0).set(c);
+      // 16 bytes at a time while they fit, then 4.
+      code.block(() =>
+        code.loop(() => {
+          code.get(c).i32(16).add().get(end).gtU().brIf(1);
+          code.get(c).get(source).add().load().get(c).get(incoming).add().load().xor().anyTrue().brIf(2);
+          code.get(c).i32(16).add().set(c);
+          code.br(0);
+        }),
+      );
       code.loop(() => {
         code.get(c).get(end).ltU().eqz().brIf(2);
         code.get(c).get(source).add().loadI32().get(c).get(incoming).add().loadI32().ne().brIf(1);
