@@ -116,6 +116,12 @@ describe('the wasm assigner', () => {
     centers[0] = -0; // same value, other bits: the answer is assignJs's either way
     expectSameAsJs(points, 2, centers, 2, 4);
     expectSameAsJs(points, 2, centers, 1, 4);
+    // A change in the last value only, past the last whole 16 bytes.
+    const three = f32([0, 0, 0, 5, 5, 5, 9, 9, 9]);
+    const row = f32([9, 9, 8]);
+    expect(Array.from(assignWasm(row, 1, three, 3, 3).labels)).toEqual([2]);
+    three[8] = 100;
+    expect(Array.from(assignWasm(row, 1, three, 3, 3).labels)).toEqual([1]);
   });
 
   it('reads only `rows` rows and `count` centers of longer arrays, at their offsets', () => {

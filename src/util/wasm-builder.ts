@@ -285,6 +285,13 @@ export class Code {
   and() {
     return this.simd(0x4e);
   }
+  xor() {
+    return this.simd(0x51);
+  }
+  /** v128.any_true: 1 if any bit is set. */
+  anyTrue() {
+    return this.simd(0x53);
+  }
   f32x4Add() {
     return this.simd(0xe4);
   }

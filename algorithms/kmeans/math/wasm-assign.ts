@@ -32,9 +32,10 @@ export interface AssignTile {
 }
 
 /**
- * The default tile. On d=50, k=10 blobs (bench/kmeans-assign.ts) 2 x 1 x 4 took 80-90 us per 1,000
- * rows where 2 x 2 x 8 took 130-170 (its groups of 4 pad 10 centers to 12, and stop less often) and
- * 1 x 1, 4 x 1 or 1 x 2 were no faster.
+ * The default tile. On bench:serve's model and queries (d=50, k=10; CPU time, tiles in turn in one
+ * process) 2 x 1 x 4 took 115-140 us per 1,000 rows, 2 x 1 x 8 120, 3 x 1 x 4 155-170, 4 x 1 x 4
+ * 170-180, 2 x 2 x 4 180-195 (its groups of 4 pad 10 centers to 12) and a fully unrolled
+ * 2 x 1 x 50 260.
  */
 export const ASSIGN_TILE: AssignTile = { rows: 2, vectors: 1, unroll: 4 };
 
@@ -104,6 +105,15 @@ function prepareFunction(layout: AssignLayout): Code {
     code.block(() => {
       code.get(force).brIf(0);
       code.i32(0).set(c);
+      // 16 bytes at a time while they fit, then 4.
+      code.block(() =>
+        code.loop(() => {
+          code.get(c).i32(16).add().get(end).gtU().brIf(1);
+          code.get(c).get(source).add().load().get(c).get(incoming).add().load().xor().anyTrue().brIf(2);
+          code.get(c).i32(16).add().set(c);
+          code.br(0);
+        }),
+      );
       code.loop(() => {
         code.get(c).get(end).ltU().eqz().brIf(2);
         code.get(c).get(source).add().loadI32().get(c).get(incoming).add().loadI32().ne().brIf(1);
@@ -458,7 +468,7 @@ export class WasmAssignKernel {
 const compiled = new Map<number, { layout: AssignLayout; module: WasmModule }>();
 const kernels = new Map<number, WasmAssignKernel>();
 
-/** The process's kernel for `dim` features, compiled and instantiated on first use. */
+/** The thread's kernel for `dim` features, compiled and instantiated on first use. */
 function kernelFor(dim: number): WasmAssignKernel {
   let kernel = kernels.get(dim);
   if (!kernel) {
@@ -475,8 +485,9 @@ function kernelFor(dim: number): WasmAssignKernel {
 }
 
 /**
- * `assignJs`'s answer (the same labels and distance bits) from the WebAssembly kernel: about 60x
- * faster for one row, several times faster for thousands. Synchronous, with no native runtime.
+ * `assignJs`'s answer (the same labels and distance bits) from the WebAssembly kernel: about the
+ * same CPU time for one row and a fifth to a seventh of it from 10 rows up (d=50, k=10).
+ * Synchronous, with no native runtime.
  */
 export function assignWasm(
   points: Float32Array,
