@@ -116,16 +116,6 @@ export class Code {
   br(depth: number) {
     return this.op(0x0c, ...uleb(depth));
   }
-  /** `if` ... (`else` ...) `end` on the i32 condition on the stack. */
-  ifElse(then: () => void, otherwise?: () => void) {
-    this.op(0x04, 0x40);
-    then();
-    if (otherwise) {
-      this.op(0x05);
-      otherwise();
-    }
-    return this.op(0x0b);
-  }
   divU() {
     return this.op(0x6e);
   }
@@ -154,10 +144,6 @@ export class Code {
   /** f64.promote_f32 (exact). */
   promoteF32() {
     return this.op(0xbb);
-  }
-  /** f32.demote_f64 (rounds to nearest, ties to even, as a Float32Array store does). */
-  demoteF64() {
-    return this.op(0xb6);
   }
   /** v128.load64_splat: one float64 broadcast to the two lanes. */
   loadSplat64(offset = 0) {
@@ -249,10 +235,16 @@ export class Code {
   storeF32(offset = 0) {
     return this.op(0x38, 2, ...uleb(offset));
   }
-  /** `if` ... `end` on the i32 condition on the stack; a `br` inside counts it as one level. */
-  when(body: () => void) {
+  /**
+   * `if` ... (`else` ...) `end` on the i32 condition on the stack; a `br` inside counts it as one level.
+   */
+  when(then: () => void, otherwise?: () => void) {
     this.op(0x04, 0x40);
-    body();
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
     return this.op(0x0b);
   }
   /** Returns from the function with the value(s) on the stack. */

@@ -178,7 +178,7 @@ function prepareFunction(layout: AssignLayout): Code {
           .get(c)
           .get(count)
           .ltU()
-          .ifElse(
+          .when(
             () =>
               column(() => {
                 code.get(src).loadF32().promoteF32();
@@ -351,7 +351,7 @@ function assignFunction(layout: AssignLayout): Code {
         code
           .get(out)
           .get(best[r]!)
-          .demoteF64()
+          .f32FromF64()
           .storeF32(distances + 4 * r);
       }
       code
