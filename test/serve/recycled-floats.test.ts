@@ -19,3 +19,12 @@ test('arrays it did not hand out are not taken in', () => {
   giveFloats(own);
   for (let i = 0; i < 6; i++) expect(takeFloats(4096).buffer).not.toBe(own.buffer);
 });
+
+test('a given-back buffer serves a slightly larger taker too (mini-batches vary by a few rows)', () => {
+  const first = takeFloats(100_000);
+  giveFloats(first);
+  const next = takeFloats(103_000);
+  expect(next.buffer).toBe(first.buffer);
+  expect(next.length).toBe(103_000);
+  giveFloats(next);
+});
