@@ -9,6 +9,9 @@ let collect: Collect | undefined | null = null;
 function gcFunction(): Collect | undefined {
   if (collect !== null) return collect;
   collect = undefined;
+  // Run with --expose-gc already: use that one, and leave the flag as the user set it.
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return (collect = exposed as Collect);
   try {
     v8.setFlagsFromString('--expose-gc');
     try {
