@@ -40,7 +40,7 @@ const NEWLINE = Buffer.from('\n');
 const CR = 0x0d;
 const LF = 0x0a;
 /** Bytes read from the file at a time (a line longer than this grows the buffer). */
-const READ_BYTES = 4 * 1024 * 1024;
+const READ_BYTES = 1024 * 1024;
 
 /**
  * Packs records into bodies within the payload limit, copying each record once into the batch's own

@@ -9,6 +9,9 @@ let collect: Collect | undefined | null = null;
 function gcFunction(): Collect | undefined {
   if (collect !== null) return collect;
   collect = undefined;
+  // Run with --expose-gc already: use that one, and leave the flag as the user set it.
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return (collect = exposed as Collect);
   try {
     v8.setFlagsFromString('--expose-gc');
     try {
@@ -25,12 +28,11 @@ function gcFunction(): Collect | undefined {
 }
 
 /**
- * Runs a minor GC (a scavenge of V8's young generation, about a millisecond) after a megabyte body went
- * through node:http. Node copies every body piece it reads into a buffer of its own (64 KiB each), which
- * is garbage as soon as the body is assembled, but whose JS handles are so small that the young generation
- * does not fill and scavenge for hundreds of bodies: a transform's two processes held 30 to 60 MiB each
- * of dead 64 KiB pieces until external-memory pressure forced a full GC. Scavenging once per large body
- * returns them right away. Does nothing if V8 does not hand out its `gc` function.
+ * Runs a minor GC (a scavenge of V8's young generation, about a millisecond) once a megabyte body is
+ * done with. Such bodies live outside the JS heap behind JS handles so small that the young generation
+ * does not fill and scavenge for hundreds of them: node:http's 64 KiB copies of every body piece it
+ * reads, and the bodies moved to a pool thread, piled up as 30 to 60 MiB of dead memory per process
+ * until external-memory pressure forced a full GC. Does nothing if V8 does not hand out its `gc`.
  */
 export function collectYoungGarbage(): void {
   gcFunction()?.({ type: 'minor' });

@@ -35,3 +35,12 @@ test('small bodies decode into plain arrays, larger ones into recycled buffers',
   giveFloats(large);
   expect(isTaken(large)).toBe(false);
 });
+
+test('a given-back buffer serves a slightly larger taker too (mini-batches vary by a few rows)', () => {
+  const first = takeFloats(100_000);
+  giveFloats(first);
+  const next = takeFloats(103_000);
+  expect(next.buffer).toBe(first.buffer);
+  expect(next.length).toBe(103_000);
+  giveFloats(next);
+});

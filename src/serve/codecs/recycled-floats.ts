@@ -28,7 +28,12 @@ export function takeFloats(length: number): Float32Array {
       return new Float32Array(buffer, 0, length);
     }
   }
-  const buffer = new ArrayBuffer(bytes);
+  // Room for slightly larger bodies later: a batch transform's mini-batches vary by a few rows, and a
+  // buffer sized to each new largest one left every thread keeping KEEP written buffers of about the
+  // same size (4 x 3.4 MB per thread at 6 MB CSV payloads). Pages past what is written stay untouched.
+  const buffer = new ArrayBuffer(
+    bytes > KEEP_MAX_BYTES ? bytes : Math.min(bytes + (bytes >>> 3), KEEP_MAX_BYTES),
+  );
   lent.add(buffer);
   return new Float32Array(buffer, 0, length);
 }
