@@ -35,3 +35,14 @@ test('small bodies decode into plain arrays, larger ones into recycled buffers',
   giveFloats(large);
   expect(isTaken(large)).toBe(false);
 });
+
+test('small bodies get separate, aligned arrays', () => {
+  const allocate = floatsFor(Buffer.alloc(100));
+  const arrays = Array.from({ length: 400 }, (_, i) => allocate(1 + (i % 60)));
+  arrays.forEach((array, i) => array.fill(i));
+  arrays.forEach((array, i) => {
+    expect(array.length).toBe(1 + (i % 60));
+    expect(array.byteOffset % 8).toBe(0);
+    expect(array.every((v) => v === i)).toBe(true);
+  });
+});
