@@ -39,7 +39,7 @@ test('small bodies decode into plain arrays, larger ones into recycled buffers',
 test('small bodies get separate, aligned arrays', () => {
   const allocate = floatsFor(Buffer.alloc(100));
   const arrays = Array.from({ length: 400 }, (_, i) => allocate(1 + (i % 60)));
-  arrays.forEach((array, i) => array.fill(i));
+  for (const [i, array] of arrays.entries()) array.fill(i);
   arrays.forEach((array, i) => {
     expect(array.length).toBe(1 + (i % 60));
     expect(array.byteOffset % 8).toBe(0);
