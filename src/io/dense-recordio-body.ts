@@ -95,13 +95,15 @@ export class DenseRecord {
  * A whole RecordIO-protobuf request body in one pass, or undefined: every record unsplit, padded and
  * a plain dense float32 Record (`DenseRecord`) of `featureDim` features (or the first record's count),
  * all with the first record's label width. The feature bytes are copied straight into one array from
- * `allocate`, which is marked finite (`finite-mark.ts`) when no value is Infinity or NaN. Anything else
+ * `allocate`, which with `markIfFinite` is marked finite (`finite-mark.ts`) when no value is Infinity or
+ * NaN (only for a caller that hands the values to the checks unchanged). Anything else
  * returns undefined, and the general decoder reads the body (and words its errors). Little-endian only.
  */
 export function parseDenseRecordIOBody(
   body: Buffer,
   featureDim: number | undefined,
   allocate: (length: number) => Float32Array,
+  markIfFinite = false,
 ): RecordBatch | undefined {
   const end = body.length;
   const record = new DenseRecord();
@@ -153,7 +155,7 @@ export function parseDenseRecordIOBody(
     }
     at += 8 + ((length + 3) & ~3);
   }
-  if (!special) markFinite(values);
+  if (markIfFinite && !special) markFinite(values);
   return labels ? { rows, dim, values, labels, labelDim } : { rows, dim, values };
 }
 

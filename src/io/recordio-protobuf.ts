@@ -494,11 +494,17 @@ export function parseRecordIOProtobufBody(
     file?: string;
     /** Where the values array comes from (a recycler of request buffers; need not be zeroed). */
     allocate?: (length: number) => Float32Array;
+    /**
+     * Mark the values finite (`finite-mark.ts`) when the one-pass decoder saw that they are, so the
+     * checks after it skip their scans: only for a caller that does not change them before those checks.
+     */
+    markFinite?: boolean;
   } = {},
 ): RecordBatch {
   const file = options.file ?? 'request body';
   if (LITTLE_ENDIAN) {
-    const dense = parseDenseRecordIOBody(body, options.featureDim, options.allocate ?? freshFloats);
+    const allocate = options.allocate ?? freshFloats;
+    const dense = parseDenseRecordIOBody(body, options.featureDim, allocate, options.markFinite);
     if (dense) return dense;
   }
   const records = splitRecordIO(body, file);

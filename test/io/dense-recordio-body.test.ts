@@ -110,12 +110,16 @@ describe('parseRecordIOProtobufBody: dense float32 bodies in one pass', () => {
     }
   });
 
-  test('marks the values finite only when they are', () => {
+  test('marks the values finite only when asked and they are', () => {
     const finite = encodeDenseRecords({ rows: 2, dim: 2, values: new Float32Array([1, 2, 3, 4]) });
-    expect(isMarkedFinite(parseRecordIOProtobufBody(finite, { featureDim: 2 }).values)).toBe(true);
+    expect(
+      isMarkedFinite(parseRecordIOProtobufBody(finite, { featureDim: 2, markFinite: true }).values),
+    ).toBe(true);
+    // A caller of the public parser may change the values before any check: no mark for it.
+    expect(isMarkedFinite(parseRecordIOProtobufBody(finite, { featureDim: 2 }).values)).toBe(false);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const body = encodeDenseRecords({ rows: 2, dim: 2, values: new Float32Array([1, 2, bad, 4]) });
-      const batch = parseRecordIOProtobufBody(body, { featureDim: 2 });
+      const batch = parseRecordIOProtobufBody(body, { featureDim: 2, markFinite: true });
       expect(isMarkedFinite(batch.values)).toBe(false);
       expect(outcome(() => batch)).toEqual(outcome(() => recordByRecord(body, 2)));
     }

@@ -144,6 +144,28 @@ describe('k-means model_algo-1: every request codec', () => {
   });
 });
 
+describe('k-means model_algo-1: non-finite RecordIO-protobuf values', () => {
+  // A small body (decoded into a slab view) and a large one (a recycled buffer): the one-pass decoder
+  // sees the Infinity, and the request is refused as before, naming its record and value.
+  test.each([2, 400])('%i records, Infinity in the second: 400', async (rows) => {
+    const values = Array.from({ length: rows }, () => [...ROW]);
+    values[1]![2] = Number.POSITIVE_INFINITY;
+    const reply = await request(kmeans.url, {
+      headers: { 'Content-Type': 'application/x-recordio-protobuf' },
+      body: recordio(values),
+    });
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.text).message).toBe(
+      'record 2, value 3: Infinity is not allowed; send finite numbers (values beyond float32 range become Infinity)',
+    );
+    const again = await request(kmeans.url, {
+      headers: { 'Content-Type': 'application/x-recordio-protobuf' },
+      body: recordio([ROW]),
+    });
+    expect(again.text).toBe(K_JSON);
+  });
+});
+
 describe('k-means model_algo-1: every response codec', () => {
   const body = '1.5,16,14,23\n1,2,3,4\n';
   test.each([

@@ -44,3 +44,14 @@ test('a given-back buffer serves a slightly larger taker too (mini-batches vary 
   expect(next.length).toBe(103_000);
   giveFloats(next);
 });
+
+test('small bodies get separate, aligned arrays', () => {
+  const allocate = floatsFor(Buffer.alloc(100));
+  const arrays = Array.from({ length: 400 }, (_, i) => allocate(1 + (i % 60)));
+  for (const [i, array] of arrays.entries()) array.fill(i);
+  arrays.forEach((array, i) => {
+    expect(array.length).toBe(1 + (i % 60));
+    expect(array.byteOffset % 8).toBe(0);
+    expect(array.every((v) => v === i)).toBe(true);
+  });
+});

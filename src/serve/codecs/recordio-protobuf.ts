@@ -19,7 +19,10 @@ export function decodeRecordIOProtobuf(body: Buffer, options: DecodeOptions): De
   const batch = asBadRequest(() =>
     parseRecordIOProtobufBody(
       body,
-      options.featureDim === undefined ? { allocate } : { featureDim: options.featureDim, allocate },
+      // The values go straight to requireFinite: a decoder that saw them all finite spares its scan.
+      options.featureDim === undefined
+        ? { allocate, markFinite: true }
+        : { featureDim: options.featureDim, allocate, markFinite: true },
     ),
   );
   return { batch, shape: [batch.rows, batch.dim], describe: (row) => `record ${row + 1}` };

@@ -39,16 +39,37 @@ export function takeFloats(length: number): Float32Array {
 }
 
 /**
- * Bodies below this size decode into plain arrays: for a row or a few, finding, lending and taking
- * back a recycled buffer costs more than the allocation it saves (and such arrays are no burden to the GC).
+ * Bodies below this size decode into views of a shared slab, never given back: for a row or a few,
+ * finding, lending and taking back a recycled buffer costs more than the view.
  */
 export const RECYCLE_MIN_BODY_BYTES = 4 * 1024;
 
-const plainFloats = (length: number): Float32Array => new Float32Array(length);
+/** Small bodies' arrays are views cut one after another from a shared slab (as node pools small Buffers). */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
 
-/** The allocator for a body's decoded values: `takeFloats` from `RECYCLE_MIN_BODY_BYTES` on, else a plain array. */
+/**
+ * A Float32Array of `length` values, not zeroed, cut from the slab: a view costs a small heap object,
+ * where an array of its own is a backing store outside V8's heap that each collection must sweep.
+ * The slab lives as long as any view of it; a full one is left to them and a new one started.
+ */
+function slabFloats(length: number): Float32Array {
+  const bytes = length * 4;
+  if (bytes > SLAB_BYTES / 8) return new Float32Array(length);
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = new Float32Array(slab, slabUsed, length);
+  // 8-byte steps keep every view aligned for any element type a consumer may view it as.
+  slabUsed += (bytes + 7) & ~7;
+  return view;
+}
+
+/** The allocator for a body's decoded values: `takeFloats` from `RECYCLE_MIN_BODY_BYTES` on, else a slab's view. */
 export function floatsFor(body: Uint8Array): (length: number) => Float32Array {
-  return body.length < RECYCLE_MIN_BODY_BYTES ? plainFloats : takeFloats;
+  return body.length < RECYCLE_MIN_BODY_BYTES ? slabFloats : takeFloats;
 }
 
 /** True when `array` came from `takeFloats` and has not been given back. */
