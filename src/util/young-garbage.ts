@@ -11,7 +11,10 @@ function gcFunction(): Collect | undefined {
   collect = undefined;
   // Run with --expose-gc already: use that one, and leave the flag as the user set it.
   const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === 'function') return (collect = exposed as Collect);
+  if (typeof exposed === 'function') {
+    collect = exposed as Collect;
+    return collect;
+  }
   try {
     v8.setFlagsFromString('--expose-gc');
     try {
