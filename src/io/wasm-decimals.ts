@@ -41,6 +41,29 @@ const POINT = 46;
 const ZERO = 48;
 const CLOSE_LIST = 93;
 
+/** The locals `storeDecimal` reads: the digits as an integer, the point's place, the sign, a scratch, the output offset. */
+interface DecimalLocals {
+  readonly mant: number;
+  readonly scale: number;
+  readonly neg: number;
+  readonly value: number;
+  readonly out: number;
+}
+
+/**
+ * Emits the one rounding both kernels share: digits (exact in float64 up to 15 of them) divided by an
+ * exact power of ten, negated for a sign, rounded once to float32 and stored at `out`, which moves on.
+ */
+function storeDecimal(c: Code, { mant, scale, neg, value, out }: DecimalLocals): void {
+  c.get(mant).f64FromI64().set(value);
+  c.get(scale);
+  c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
+  c.get(neg);
+  c.when(() => c.get(value).f64Neg().set(value));
+  c.get(out).get(value).f32FromF64().storeF32(OUT);
+  c.get(out).i32(4).add().set(out);
+}
+
 /**
  * `rows(len, dim)`: parses the `len` bytes at IN (a zero byte after them) as whole rows of `dim`
  * values into float32s at OUT; returns how many values, or -1 for input that is not plain rows.
@@ -118,13 +141,7 @@ function rowsFunction(): Code {
             .i32(MAX_DIGITS - 1)
             .gtU()
             .brIf(3);
-          c.get(mant).f64FromI64().set(value);
-          c.get(scale);
-          c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
-          c.get(neg);
-          c.when(() => c.get(value).f64Neg().set(value));
-          c.get(out).get(value).f32FromF64().storeF32(OUT);
-          c.get(out).i32(4).add().set(out);
+          storeDecimal(c, { mant, scale, neg, value, out });
           c.get(col).i32(1).add().set(col);
           c.get(d).i32(ZERO).add().set(ch);
           c.get(col).get(dim).ltU();
@@ -232,13 +249,7 @@ function listFunction(): Code {
           .i32(MAX_DIGITS - 1)
           .gtU()
           .brIf(2);
-        c.get(mant).f64FromI64().set(value);
-        c.get(scale);
-        c.when(() => c.get(value).get(scale).i32(3).shl().loadF64(POW).f64Div().set(value));
-        c.get(neg);
-        c.when(() => c.get(value).f64Neg().set(value));
-        c.get(out).get(value).f32FromF64().storeF32(OUT);
-        c.get(out).i32(4).add().set(out);
+        storeDecimal(c, { mant, scale, neg, value, out });
         c.get(d).i32(ZERO).add().tee(ch).i32(COMMA).eq();
         c.when(() => {
           c.get(p).i32(1).add().set(p);
