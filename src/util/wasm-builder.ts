@@ -42,6 +42,11 @@ const name = (text: string) => {
 const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 
+/** A tuple of `N` local indices. */
+type Locals<N extends number, Acc extends number[] = []> = Acc['length'] extends N
+  ? Acc
+  : Locals<N, [...Acc, number]>;
+
 /** A function body under construction: locals are numbered after the parameters. */
 export class Code {
   readonly bytes: number[] = [];
@@ -57,6 +62,11 @@ export class Code {
   local(type: number): number {
     this.locals.push(type);
     return this.params + this.locals.length - 1;
+  }
+
+  /** `count` new locals of `type`, in order, as a tuple to destructure. */
+  localsOf<N extends number>(type: number, count: N): Locals<N> {
+    return Array.from({ length: count }, () => this.local(type)) as Locals<N>;
   }
 
   private op(...bytes: number[]): this {

@@ -206,18 +206,7 @@ function assignFunction(layout: AssignLayout): Code {
   const code = new Code(2);
   const [tiles, groups] = [0, 1];
   const int = () => code.local(I32);
-  const [pr, endR, out, pc, endC, p, q, endP, j, less] = [
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-  ];
+  const [pr, endR, out, pc, endC, p, q, endP, j, less] = code.localsOf(I32, 10);
   const best = Array.from({ length: tileRows }, () => code.local(F64));
   const label = Array.from({ length: tileRows }, int);
   const bestVector = Array.from({ length: tileRows }, () => code.local(V128));

@@ -72,20 +72,8 @@ function gramFunction(layout: GramLayout): Code {
   const stride = 16 * vectors;
   const code = new Code(1);
   const rows = 0;
-  const int = () => code.local(I32);
   const vec = () => code.local(V128);
-  const [row0, n, src, dst, end, bOff, jOff, ps, py, g] = [
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-    int(),
-  ];
+  const [row0, n, src, dst, end, bOff, jOff, ps, py, g] = code.localsOf(I32, 10);
   const acc = Array.from({ length: 4 * WIDE }, vec);
   const y = Array.from({ length: WIDE }, vec);
   const s = vec();
