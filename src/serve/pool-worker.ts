@@ -6,7 +6,7 @@
 import type { ServingSettings } from '../contract/index.js';
 import { errorMessage, HttpError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { collectYoungGarbage } from '../util/young-garbage.js';
+import { collectYoungGarbage, YOUNG_GARBAGE_MIN_BYTES } from '../util/young-garbage.js';
 import type { InvocationResponse, ModelHandler, WorkerLoad } from './handler.js';
 
 /** One invocation sent to a worker thread (everything structured-clonable). */
@@ -48,8 +48,9 @@ export default async function invoke(task: PoolTask): Promise<PoolResult> {
     if (task.warm) return { warmed: true };
     // The previous body (moved here from the HTTP thread, megabytes outside the JS heap) and what was
     // made from it are garbage by now, but a thread that allocates little JS scavenges rarely: a batch
-    // transform's threads held several dead bodies each. Collect them before this body adds its own.
-    collectYoungGarbage();
+    // transform's threads held several dead bodies each. Collect them before this body adds its own
+    // (a thread that gets small bodies, SMKIT_POOL_MIN_BYTES set low, scavenges in the usual way).
+    if (task.body.byteLength >= YOUNG_GARBAGE_MIN_BYTES) collectYoungGarbage();
     const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
     const ok = await handler.invoke({
       body,

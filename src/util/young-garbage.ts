@@ -31,6 +31,12 @@ function gcFunction(): Collect | undefined {
 }
 
 /**
+ * Body bytes from which a scavenge after (or before) a request pays for itself: one costs ~50 us, so
+ * after each of many small requests it would be a tax, and their garbage is collected in the usual way.
+ */
+export const YOUNG_GARBAGE_MIN_BYTES = 1024 * 1024;
+
+/**
  * Runs a minor GC (a scavenge of V8's young generation, about a millisecond) once a megabyte body is
  * done with. Such bodies live outside the JS heap behind JS handles so small that the young generation
  * does not fill and scavenge for hundreds of them: node:http's 64 KiB copies of every body piece it
