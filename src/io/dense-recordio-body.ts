@@ -1,8 +1,7 @@
 import { markFinite } from './finite-mark.js';
 import type { RecordBatch } from './records.js';
+import { RECORDIO_LENGTH_MASK as LENGTH_MASK, RECORDIO_MAGIC as MAGIC } from './recordio.js';
 
-const MAGIC = 0xced7230a;
-const LENGTH_MASK = (1 << 29) - 1;
 const VALUES_KEY = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73]; // "values"
 /** float32 exponent bits: all set is Infinity or NaN. */
 const EXPONENT = 0x7f800000;

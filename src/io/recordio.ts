@@ -9,8 +9,9 @@ import { InputError } from '../util/errors.js';
 export const RECORDIO_MAGIC = 0xced7230a;
 
 const MAGIC_BYTES = Buffer.from([0x0a, 0x23, 0xd7, 0xce]);
-const LENGTH_MASK = (1 << 29) - 1;
-const MAX_PART = LENGTH_MASK;
+/** The low 29 bits of a frame's length word: the payload's length (the top 3 say which part it is). */
+export const RECORDIO_LENGTH_MASK = (1 << 29) - 1;
+const MAX_PART = RECORDIO_LENGTH_MASK;
 
 function header(cflag: number, length: number): Buffer {
   const bytes = Buffer.allocUnsafe(8);
@@ -106,7 +107,7 @@ export class RecordIOParser {
             const lrecord =
               (chunk[at + 4]! | (chunk[at + 5]! << 8) | (chunk[at + 6]! << 16) | (chunk[at + 7]! << 24)) >>>
               0;
-            const payloadLength = lrecord & LENGTH_MASK;
+            const payloadLength = lrecord & RECORDIO_LENGTH_MASK;
             const next = at + 8 + ((payloadLength + 3) & ~3);
             if (lrecord >>> 29 === 0 && next <= length) {
               this.recordStart = this.offset + at;
@@ -187,7 +188,7 @@ export class RecordIOParser {
     if (cflag === 2 || cflag === 3) this.handler.data(MAGIC_BYTES);
     this.cflag = cflag;
     this.inSplit = cflag === 1 || cflag === 2;
-    this.remaining = lrecord & LENGTH_MASK;
+    this.remaining = lrecord & RECORDIO_LENGTH_MASK;
     this.partLength = this.remaining;
     this.padding = (4 - (this.remaining % 4)) % 4;
     this.state = State.Payload;
