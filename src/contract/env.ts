@@ -194,10 +194,10 @@ function readBatchStrategy(text: string): BatchStrategy {
 
 /**
  * Serving processes of a batch transform container unless MODEL_SERVER_WORKERS says otherwise: one,
- * whose worker-thread pool has a thread per core. Batch bodies are megabytes and each runs on a pool
- * thread whatever process took it; with a process per core, batch transform's keep-alive connections
- * all reached the process that listened first (node:cluster keeps a connection on one process), whose
- * one pool thread took every mini-batch in turn while the others idled, each holding model copies.
+ * computing on every core: its HTTP thread and a pool thread per other core (`inlineWhenBusy`). With a
+ * process per core, batch transform's keep-alive connections all reached the process that listened
+ * first (node:cluster keeps a connection on one process), whose one pool thread took every mini-batch
+ * in turn while the others idled, each holding model copies.
  */
 export const BATCH_DEFAULT_WORKERS = 1;
 

@@ -8,8 +8,8 @@ import {
 
 /**
  * The body of GET /execution-parameters: what the container proposes to batch transform: the SAGEMAKER_* values when the job set them,
- * otherwise one transform per serving thread (processes x pool threads each: a thread per core in a batch
- * container's one process by default), MULTI_RECORD and the payload limit, kept within SageMaker's rule
+ * otherwise one transform per serving thread (processes x pool threads each; in a batch container's one
+ * process by default, a core each for its HTTP thread and its pool threads), MULTI_RECORD and the payload limit, kept within SageMaker's rule
  * MaxConcurrentTransforms x MaxPayloadInMB <= 100.
  */
 export function executionParameters(

@@ -21,6 +21,7 @@ export async function loadRowCounter(modelDir) {
     kind: 'row-counter',
     workerLoad: { module: import.meta.url, exportName: 'loadRowCounter', modelDir },
     async invoke(request) {
+      if (request.customAttributes === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
       const rows = request.body.toString('utf8').split('\\n').filter(Boolean).length;
       const where = isMainThread ? 'inline' : 'worker';
       return { body: path.basename(modelDir) + ' counted ' + rows + ' rows ' + where, contentType: 'text/plain' };
@@ -93,6 +94,40 @@ test('a custom handler in the worker pool answers a body of 1 MiB and more with 
       body: '1,2,3,4\n',
     });
     expect(await small.text()).toBe('counter-model counted 1 rows inline');
+  } finally {
+    await app.close();
+  }
+});
+
+test('with inlineWhenBusy, a large body that finds every thread busy runs on the HTTP thread instead of queueing', async () => {
+  const { loadRowCounter } = (await import(pathToFileURL(module).href)) as {
+    loadRowCounter(dir: string): Promise<ModelHandler>;
+  };
+  const settings = settingsFrom();
+  const pooled = await withWorkerPool(await loadRowCounter(modelDir), {
+    settings,
+    threads: 1,
+    inlineWhenBusy: true,
+  });
+  expect(await pooled.threadsReady).toBe(true);
+  const app = createApp({ handler: pooled, settings, log: quietLog });
+  try {
+    // The model takes 300 ms per body, so the first body still holds the only thread when the second comes.
+    const post = (rows: number) =>
+      app.request('/invocations', {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/csv', 'X-Amzn-SageMaker-Custom-Attributes': 'slow' },
+        body: '1.5,16,14,23\n'.repeat(rows),
+      });
+    const answers = await Promise.all([post(100_000), post(100_001)]);
+    const texts = await Promise.all(answers.map((answer) => answer.text()));
+    expect(texts.map((text) => text.replace(/ \w+$/, ''))).toEqual([
+      'counter-model counted 100000 rows',
+      'counter-model counted 100001 rows',
+    ]);
+    expect(texts.map((text) => text.split(' ').at(-1)).sort()).toEqual(['inline', 'worker']);
+    // Once the thread is free again, large bodies go back to it.
+    expect(await (await post(100_002)).text()).toBe('counter-model counted 100002 rows worker');
   } finally {
     await app.close();
   }
