@@ -161,11 +161,12 @@ export async function withWorkerPool(
       if (request.body.length < minBytes) return inline.invoke(request);
       // Inline only if a thread failed to load the model (then every request is).
       if (!pooled && !(await warming)) return inline.invoke(request);
+      // With inlineWhenBusy, the HTTP thread is one of the computing threads.
+      if (options.inlineWhenBusy && busyThreads >= threads) return inline.invoke(request);
       // No abort signal: piscina aborts a running task by terminating its thread (see above). A timed-out
       // or abandoned request just has its answer dropped by the app.
       // A body that owns its memory moves to the thread instead of being copied there (the HTTP thread
       // is done with it): one copy less of every large body, and no garbage for this thread's GC.
-      if (options.inlineWhenBusy && busyThreads >= threads) return inline.invoke(request);
       const { body } = request;
       const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       busyThreads += 1;
