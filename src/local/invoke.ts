@@ -58,7 +58,8 @@ function userSetting(model: TransformModelOptions, names: readonly string[]): st
 
 /**
  * What `smkit serve` gets for a local batch transform beyond SAGEMAKER_BATCH=true (which already makes it
- * one serving process computing on every core, proposing a transform per core: `BATCH_DEFAULT_WORKERS`). A user's image decides for itself.
+ * one serving process computing on every core, proposing a transform per core: `BATCH_DEFAULT_WORKERS`).
+ * A user's image decides for itself.
  */
 function batchServerEnv(model: TransformModelOptions): Record<string, string> {
   if (model.image) return {};

@@ -18,7 +18,10 @@ export interface WorkerPoolOptions {
   readonly worker?: WorkerLoad;
   readonly settings: ServingSettings;
   readonly log?: Logger;
-  /** Worker threads in this process (default: cores / serving processes, at least 1). */
+  /**
+   * Worker threads in this process (default: cores / serving processes, at least 1; one fewer, still at
+   * least 1, with `inlineWhenBusy`, whose HTTP thread takes a core's share).
+   */
   readonly threads?: number;
   /**
    * Bodies of at least this many bytes run on a worker thread; smaller ones inline, where a thread hop
@@ -29,8 +32,7 @@ export interface WorkerPoolOptions {
   /**
    * Let the HTTP thread compute a large body itself when every worker thread is busy (default false).
    * For a batch transform's one serving process, whose only client is the transform and which SageMaker
-   * pings only before the first mini-batch: with a thread fewer than the cores and this, the cores stay
-   * busy with one V8 isolate less (on 2 cores the serving process peaked 20-35 MiB lower on 1 GB).
+   * pings only before the first mini-batch: the cores stay busy with one thread (one V8 isolate) less (on 2 cores the serving process peaked 20-35 MiB lower on 1 GB).
    */
   readonly inlineWhenBusy?: boolean;
 }
@@ -96,7 +98,9 @@ export async function withWorkerPool(
         'set its workerLoad (or pass options.worker) to { module, exportName, modelDir }, or serve it without the pool',
     );
   }
-  const threads = options.threads ?? poolThreadsPerProcess(options.settings);
+  const threads =
+    options.threads ??
+    Math.max(1, poolThreadsPerProcess(options.settings) - (options.inlineWhenBusy ? 1 : 0));
   const minBytes = options.minBytes ?? DEFAULT_POOL_MIN_BYTES;
   let busyThreads = 0;
   const modules = await workerModules(new URL(`./pool-worker${EXT}`, import.meta.url).href, load.module);

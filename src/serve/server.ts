@@ -1,5 +1,4 @@
 import {
-  poolThreadsPerProcess,
   readServingSettings,
   resolvePaths,
   type ServingSettings,
@@ -69,15 +68,12 @@ export async function loadServingModel(
   if (!handler.workerLoad || options.pool === false) return handler;
   const { withWorkerPool } = await import('./pool.js');
   const { poolMinBytes } = routingThresholds();
-  // A batch transform's single serving process computes on its HTTP thread too, so it needs a pool
-  // thread fewer than the cores (see `inlineWhenBusy`).
-  const batchProcess = settings.batch && settings.workers === 1;
+  // A batch transform's single serving process computes on its HTTP thread too (see `inlineWhenBusy`).
+  const inlineWhenBusy = settings.batch && settings.workers === 1;
   return withWorkerPool(handler, {
     settings,
     log,
-    ...(batchProcess
-      ? { threads: Math.max(1, poolThreadsPerProcess(settings) - 1), inlineWhenBusy: true }
-      : {}),
+    inlineWhenBusy,
     ...(poolMinBytes !== undefined ? { minBytes: poolMinBytes } : {}),
   });
 }
